@@ -1,0 +1,182 @@
+"""The audit chain (审计链): append and verify, nothing else.
+
+Each event's hash covers every field of the event and the previous event's
+hash, so changing any field of any event, removing one or reordering them is
+found by ``verify``. A consistently rewritten or truncated chain is found by
+``verify`` against anchors (``SEQ:HASH``) printed earlier on paper: every
+generated document carries the chain head at the time it was written.
+
+``append`` must be called inside ``db.write_transaction()``, which serialises
+writers, so two steps can never share a sequence number or fork the chain
+(the primary key on ``seq`` and the unique ``prev_hash`` make sure of it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from .config import now
+from .errors import ChainBroken
+from .models import AuditEvent
+
+GENESIS = "0" * 64
+_HASHED_FIELDS = (
+    "seq", "at", "officer", "role", "action", "matter_id", "outcome", "reason",
+    "doc_sha256", "channel", "payload_digest", "prev_hash",
+)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form that is hashed."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def _sha256(data: str) -> str:
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def event_hash(fields: dict[str, Any]) -> str:
+    """The hash of one event, from its fields (all but ``hash`` and ``payload``)."""
+    return _sha256(canonical_json([fields[name] for name in _HASHED_FIELDS]))
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The last event of the chain: an anchor to print on paper."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, anchor: str) -> ChainHead:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"锚点格式应为 序号:哈希 / anchor must be SEQ:HASH (64 hex): {anchor!r}")
+        return cls(int(seq), digest)
+
+
+def head(session: Session) -> ChainHead:
+    """The current head, or ``0:GENESIS`` for an empty chain."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+    return ChainHead(row[0], row[1]) if row else ChainHead(0, GENESIS)
+
+
+def append(
+    session: Session,
+    *,
+    action: str,
+    outcome: str,
+    officer: str = "",
+    role: str = "",
+    matter_id: str | None = None,
+    reason: str = "",
+    doc_sha256: str = "",
+    channel: str = "cli",
+    payload: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event after the current head, in the caller's write transaction."""
+    last = head(session)
+    payload_text = canonical_json(payload or {})
+    fields: dict[str, Any] = {
+        "seq": last.seq + 1,
+        "at": now().astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "officer": officer,
+        "role": role,
+        "action": action,
+        "matter_id": matter_id,
+        "outcome": outcome,
+        "reason": reason,
+        "doc_sha256": doc_sha256,
+        "channel": channel,
+        "payload_digest": _sha256(payload_text),
+        "prev_hash": last.hash,
+    }
+    event = AuditEvent(**fields, payload=payload_text, hash=event_hash(fields))
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    count: int
+    head: ChainHead
+
+
+_COLUMNS = ", ".join((*_HASHED_FIELDS, "payload", "hash"))
+
+
+def _stream(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every event in order, fetched in bounded batches (keyset pagination)."""
+    after = 0
+    conn = session.connection()
+    while True:
+        rows = conn.execute(
+            text(f"SELECT {_COLUMNS} FROM auditevent WHERE seq > :after ORDER BY seq LIMIT :n"),
+            {"after": after, "n": batch},
+        ).mappings().all()
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1]["seq"]
+
+
+def verify(session: Session, anchors: Iterable[ChainHead] = ()) -> VerifyResult:
+    """Recompute the whole chain in bounded memory; raise ``ChainBroken`` naming the
+    first event that does not match, or an anchor the chain does not contain."""
+    wanted = {a.seq: a.hash for a in anchors}
+    previous = GENESIS
+    expected_seq = 1
+    count = 0
+    last = ChainHead(0, GENESIS)
+    for row in _stream(session):
+        seq = row["seq"]
+        if seq != expected_seq:
+            raise ChainBroken(f"审计链断裂：缺少第 {expected_seq} 号事件 / event {expected_seq} is missing")
+        if row["prev_hash"] != previous:
+            raise ChainBroken(
+                f"审计链断裂：第 {seq} 号事件的前序哈希不符 / event {seq}: prev_hash does not match"
+            )
+        if _sha256(row["payload"]) != row["payload_digest"]:
+            raise ChainBroken(
+                f"审计链被篡改：第 {seq} 号事件的内容摘要不符 / event {seq}: payload was altered"
+            )
+        if event_hash(dict(row)) != row["hash"]:
+            raise ChainBroken(
+                f"审计链被篡改：第 {seq} 号事件的哈希不符 / event {seq}: hash does not match its fields"
+            )
+        if seq in wanted and wanted[seq] != row["hash"]:
+            raise ChainBroken(
+                f"审计链与锚点不符：第 {seq} 号事件已被改写 / event {seq} differs from anchor {seq}:{wanted[seq]}"
+            )
+        previous = row["hash"]
+        last = ChainHead(seq, row["hash"])
+        expected_seq += 1
+        count += 1
+    missing = sorted(s for s in wanted if s > last.seq)
+    if missing:
+        raise ChainBroken(
+            f"审计链被截断：锚点第 {missing[0]} 号事件已不存在（现链头为第 {last.seq} 号）"
+            f" / chain truncated: anchored event {missing[0]} is gone (head is {last.seq})"
+        )
+    return VerifyResult(count=count, head=last)
+
+
+def events_for(session: Session, matter_id: str) -> list[AuditEvent]:
+    """The trail of one matter, in order."""
+    stmt = select(AuditEvent).where(AuditEvent.matter_id == matter_id).order_by(AuditEvent.seq)  # type: ignore[arg-type]
+    return list(session.scalars(stmt))

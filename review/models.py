@@ -1,0 +1,252 @@
+"""The tables of hefa's database (SQLModel). One module, so the schema reads in one place.
+
+Records of steps are never updated in place: a revision adds a version, a new
+opinion adds an opinion. The audit chain (``AuditEvent``) is append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class Officer(SQLModel, table=True):
+    """An officer (工作人员) with one or more roles, and their credentials.
+
+    The personal token is stored only as a salted HMAC; the TOTP secret is
+    stored encrypted with the installation's key (``review/credentials.py``).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    roles: str = Field(max_length=200)  # comma-separated Role values
+    organ: str = Field(default="", max_length=120)
+    token_salt: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64)
+    totp_secret_enc: str = Field(max_length=400)
+    totp_last_counter: int = 0  # the last accepted TOTP time-step: replays are refused
+    disabled: bool = False
+    failed_count: int = 0
+    first_failed_at: dt.datetime | None = None
+    locked_until: dt.datetime | None = None
+    created_at: dt.datetime
+
+
+class Matter(SQLModel, table=True):
+    """A matter under review (审查事项): one normative document, decision, contract …"""
+
+    __table_args__ = (Index("ix_matter_status_kind_stage", "status", "kind", "stage"),)
+
+    id: str = Field(primary_key=True, max_length=16)  # e.g. 2026-0007
+    kind: str = Field(index=True, max_length=32)
+    title: str = Field(max_length=200)
+    organ: str = Field(index=True, max_length=120)
+    drafter_id: int = Field(foreign_key="officer.id", index=True)
+    stage: str = Field(index=True, max_length=32)  # the step it waits for, or closed/rejected
+    needs_revision: bool = False  # 退回修改: waiting for the drafter to revise
+    status: str = Field(default="open", index=True, max_length=16)  # open | closed | rejected
+    flags: str = Field(default="", max_length=200)  # comma-separated flags of the rules table
+    current_version_id: int | None = None
+    opened_on: dt.date  # 立案/受理/起草 date: the start of OPENED clocks
+    stage_since: dt.date  # the day the matter began waiting at its current stage
+    review_since: dt.date | None = None  # when the current draft went to counsel
+    issued_on: dt.date | None = None
+    extension_days: int = 0  # head-approved extension of a MAX limit (行政许可法 art. 42)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DocumentVersion(SQLModel, table=True):
+    """A submitted or revised document (文稿版本), stored content-addressed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    number: int
+    sha256: str = Field(index=True, max_length=64)
+    size: int
+    filename: str = Field(max_length=200)
+    uploader_id: int = Field(foreign_key="officer.id")
+    uploaded_at: dt.datetime
+    findings: str = ""  # pre-screen findings, JSON list
+
+
+class PublicParticipation(SQLModel, table=True):
+    """公众参与 / 公开征求意见: the comment period and what came of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    period_start: dt.date
+    period_end: dt.date
+    comment_count: int
+    summary: str
+    shortened_reason: str = ""  # 缩短期限的说明 (国务院令第713号 art. 15)
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class ExpertArgumentation(SQLModel, table=True):
+    """专家论证."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    experts: str
+    summary: str
+    held_on: dt.date
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class HearingNotice(SQLModel, table=True):
+    """告知与听证 (行政处罚法 arts. 44, 63-65)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    notified_on: dt.date
+    hearing: str  # requested | waived | none
+    held_on: dt.date | None = None
+    summary: str = ""
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class RiskAssessment(SQLModel, table=True):
+    """风险评估 (国务院令第713号 arts. 22-24)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    level: str  # low | medium | high
+    controllable: bool
+    summary: str
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class LegalOpinion(SQLModel, table=True):
+    """法律意见书 / 合法性审查意见: the written opinion on one document version."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id", index=True)
+    version_sha256: str = Field(max_length=64)
+    conclusion: str  # lawful | amend | unlawful
+    reasons: str
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class Deliberation(SQLModel, table=True):
+    """集体讨论决定 (国务院令第713号 art. 30)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    meeting_kind: str  # 常务会议 / 全体会议 / 办公会议
+    meeting_date: dt.date
+    attendees: str  # comma-separated
+    presiding: str = ""  # the head who spoke last
+    views: str = ""  # JSON list of {member, view} in speaking order
+    decision: str  # approve | reject | defer
+    dissent: str = ""
+    head_spoke_last: bool
+    urgent_reason: str = ""  # 紧急情况说明 when deliberating before the minimum review time
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class Issuance(SQLModel, table=True):
+    """签发公布 / 签订 / 作出决定, with the document number (发文字号)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, unique=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    number: str = Field(max_length=64)
+    published_on: dt.date
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class Filing(SQLModel, table=True):
+    """备案 / 归档 / 公示."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, unique=True, max_length=16)
+    filed_with: str
+    receipt: str
+    filed_on: dt.date
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class DeadlineExtension(SQLModel, table=True):
+    """A head-approved extension of a time limit (行政许可法 art. 42)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, unique=True, max_length=16)
+    days: int
+    reason: str
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class GeneratedDocument(SQLModel, table=True):
+    """A document hefa wrote (法律意见书, 风险评估报告, 集体讨论纪要, 备案报告)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    name: str = Field(max_length=40)
+    title: str = Field(max_length=120)
+    sha256: str = Field(max_length=64)
+    size: int
+    chain_seq: int  # the audit chain head printed in the document
+    chain_hash: str = Field(max_length=64)
+    created_at: dt.datetime
+
+
+class FormReceipt(SQLModel, table=True):
+    """A Prefect resume-form input already taken, so that a replay never takes it twice."""
+
+    flow_run_id: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=120)
+    event_seq: int
+    taken_at: dt.datetime
+
+
+class DeadlineWarning(SQLModel, table=True):
+    """An overdue or due-soon warning already raised, once per matter, stage and kind."""
+
+    matter_id: str = Field(primary_key=True, max_length=16)
+    stage: str = Field(primary_key=True, max_length=32)
+    level: str = Field(primary_key=True, max_length=16)  # due-soon | overdue
+    due_on: dt.date
+    event_seq: int
+    raised_at: dt.datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the hash-chained audit log (审计链). Never updated, never deleted.
+
+    ``hash = sha256(canonical(seq, at, officer, role, action, matter_id, outcome,
+    reason, doc_sha256, channel, payload_digest, prev_hash))`` — see ``review/audit.py``.
+    """
+
+    seq: int = Field(primary_key=True)
+    at: str = Field(max_length=40)  # ISO 8601 UTC, as hashed
+    officer: str = Field(default="", max_length=64)
+    role: str = Field(default="", max_length=32)
+    action: str = Field(max_length=40)
+    matter_id: str | None = Field(default=None, index=True, max_length=16)
+    outcome: str = Field(max_length=16)  # accepted | refused | warning | system
+    reason: str = ""
+    doc_sha256: str = Field(default="", max_length=64)
+    channel: str = Field(default="cli", max_length=16)  # cli | form | system
+    payload: str = ""  # canonical JSON
+    payload_digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)

@@ -1,0 +1,214 @@
+"""Officers' life-cycle (人员管理): only an administrator adds, disables, rotates or
+unlocks officers; every change is in the audit chain. Nobody grants themselves a role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from . import audit
+from . import validation as v
+from .config import now
+from .credentials import (
+    Authenticated,
+    check_credentials,
+    new_salt,
+    new_token,
+    new_totp_secret,
+    note_success,
+    provisioning_uri,
+)
+from .db import write_transaction
+from .errors import HefaError, InvalidInput, NotFound, Refused
+from .models import Officer
+from .rules import Role
+from .steps import Credentials, _record_refusal, roles_of
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What a new or rotated officer is shown once: token, TOTP secret and URI."""
+
+    name: str
+    roles: str
+    organ: str
+    token: str
+    totp_secret: str
+    otpauth_uri: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "roles": self.roles, "organ": self.organ, "token": self.token,
+                "totp_secret": self.totp_secret, "otpauth_uri": self.otpauth_uri}
+
+
+def _parse_roles(roles: str) -> str:
+    parts = sorted({r.strip() for r in roles.replace("，", ",").split(",") if r.strip()})
+    if not parts:
+        raise InvalidInput("至少指定一个岗位 / at least one role")
+    for part in parts:
+        v.choice(part, "岗位", tuple(r.value for r in Role))
+    return ",".join(parts)
+
+
+def _new_credentials(officer: Officer) -> Enrolment:
+    token = new_token()
+    plain, encrypted = new_totp_secret()
+    officer.token_salt = new_salt()
+    from .credentials import hash_token
+
+    officer.token_hash = hash_token(token, officer.token_salt)
+    officer.totp_secret_enc = encrypted
+    officer.totp_last_counter = 0
+    officer.failed_count = 0
+    officer.locked_until = None
+    return Enrolment(officer.name, officer.roles, officer.organ, token, plain,
+                     provisioning_uri(officer.name, plain))
+
+
+def _make_officer(session: Session, name: str, roles: str, organ: str) -> tuple[Officer, Enrolment]:
+    if session.scalar(select(Officer).where(Officer.name == name)) is not None:
+        raise Refused(f"已有名为 {name} 的人员 / officer {name!r} exists", code="exists")
+    officer = Officer(name=name, roles=roles, organ=organ, token_salt="", token_hash="",
+                      totp_secret_enc="", created_at=now())
+    enrolment = _new_credentials(officer)
+    session.add(officer)
+    session.flush()
+    return officer, enrolment
+
+
+def has_admin() -> bool:
+    from .db import read_session
+
+    with read_session() as session:
+        return bool(session.scalar(select(func.count()).select_from(Officer)
+                                   .where(Officer.roles.like("%admin%"))))  # type: ignore[attr-defined]
+
+
+def bootstrap_admin(name: str = "admin", organ: str = "") -> Enrolment | None:
+    """The first administrator (``hefa init``); None when one exists already."""
+    name = v.name(name)
+    with write_transaction() as session:
+        exists = session.scalar(select(func.count()).select_from(Officer)
+                                .where(Officer.roles.like("%admin%")))  # type: ignore[attr-defined]
+        if exists:
+            return None
+        officer, enrolment = _make_officer(session, name, Role.ADMIN.value, organ)
+        audit.append(session, action="officer-bootstrap", outcome="accepted", officer=name,
+                     role=officer.roles, channel="system", payload={"name": name})
+        session.commit()
+    return enrolment
+
+
+def _as_admin(creds: Credentials, action: str, payload: dict[str, Any],
+              change: Callable[[Session, Officer], tuple[Any, str]]) -> Any:
+    """Run an officer change as an authenticated admin, audited either way."""
+    auth: Authenticated | None = None
+    try:
+        with write_transaction() as session:
+            officer = session.scalar(select(Officer).where(Officer.name == creds.name))
+            auth = check_credentials(officer, creds.name, token=creds.token, code=creds.code)
+            if Role.ADMIN not in roles_of(auth.officer):
+                raise Refused("只有管理员可以管理人员 / only an admin manages officers",
+                              code="wrong-role")
+            result, target = change(session, auth.officer)
+            note_success(auth)
+            session.add(auth.officer)
+            audit.append(session, action=action, outcome="accepted", officer=auth.officer.name,
+                         role=auth.officer.roles, channel="cli", payload={**payload,
+                                                                         "target": target})
+            session.commit()
+            return result
+    except (Refused, NotFound) as exc:
+        _record_refusal(creds, action, None, exc, "cli", payload, auth)
+        if isinstance(exc, NotFound):
+            raise Refused(str(exc), code="not-found") from exc
+        raise
+
+
+def _target(session: Session, name: str) -> Officer:
+    officer = session.scalar(select(Officer).where(Officer.name == name))
+    if officer is None:
+        raise NotFound(f"没有名为 {name} 的人员 / unknown officer {name!r}")
+    return officer
+
+
+def add_officer(creds: Credentials, name: str, roles: str, organ: str = "") -> Enrolment:
+    """Add an officer with roles; returns the credentials to show once."""
+    payload = {"name": name, "roles": roles, "organ": organ}
+
+    def change(session: Session, admin: Officer) -> tuple[Enrolment, str]:
+        clean = v.name(name)
+        _officer, enrolment = _make_officer(session, clean, _parse_roles(roles),
+                                            v.text(organ, "机关", max_len=120, required=False))
+        return enrolment, clean
+
+    return _as_admin(creds, "officer-add", payload, change)
+
+
+def disable_officer(creds: Credentials, name: str) -> None:
+    """停用: the officer's token and codes are refused from now on."""
+
+    def change(session: Session, admin: Officer) -> tuple[None, str]:
+        target = _target(session, name)
+        if target.id == admin.id:
+            raise Refused("管理员不能停用自己 / an admin cannot disable themselves", code="self")
+        target.disabled = True
+        session.add(target)
+        return None, target.name
+
+    _as_admin(creds, "officer-disable", {"name": name}, change)
+
+
+def enable_officer(creds: Credentials, name: str) -> None:
+    def change(session: Session, admin: Officer) -> tuple[None, str]:
+        target = _target(session, name)
+        target.disabled = False
+        session.add(target)
+        return None, target.name
+
+    _as_admin(creds, "officer-enable", {"name": name}, change)
+
+
+def rotate_officer(creds: Credentials, name: str) -> Enrolment:
+    """New token and TOTP secret; the old ones are refused at once."""
+
+    def change(session: Session, admin: Officer) -> tuple[Enrolment, str]:
+        target = _target(session, name)
+        enrolment = _new_credentials(target)
+        session.add(target)
+        return enrolment, target.name
+
+    return _as_admin(creds, "officer-rotate", {"name": name}, change)
+
+
+def unlock_officer(creds: Credentials, name: str) -> None:
+    def change(session: Session, admin: Officer) -> tuple[None, str]:
+        target = _target(session, name)
+        target.locked_until = None
+        target.failed_count = 0
+        target.first_failed_at = None
+        session.add(target)
+        return None, target.name
+
+    _as_admin(creds, "officer-unlock", {"name": name}, change)
+
+
+def whoami(creds: Credentials) -> dict[str, Any]:
+    """Check credentials without recording a step (``hefa login``); failures are audited."""
+    try:
+        with write_transaction() as session:
+            officer = session.scalar(select(Officer).where(Officer.name == creds.name))
+            auth = check_credentials(officer, creds.name, token=creds.token, code=creds.code)
+            note_success(auth)
+            session.add(auth.officer)
+            session.commit()
+            return {"name": auth.officer.name, "roles": auth.officer.roles,
+                    "organ": auth.officer.organ}
+    except HefaError as exc:
+        if isinstance(exc, Refused):
+            _record_refusal(creds, "login", None, exc, "cli", {}, None)
+        raise
