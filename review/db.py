@@ -60,7 +60,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        mode = connection.get_execution_options().get("hefa_write") and "IMMEDIATE" or "DEFERRED"
+        mode = (connection.get_execution_options().get("hefa_write") and "IMMEDIATE") or "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 

@@ -11,7 +11,7 @@ class HefaError(Exception):
     """Base of every error that hefa reports to a person as one line."""
 
 
-class Refused(HefaError):  # noqa: N818 - a refusal is an outcome, not a crash
+class Refused(HefaError):
     """A step refused by the gate or by a check at the door; always audited.
 
     ``code`` is a short machine-readable reason (``out-of-order``, ``wrong-role``,

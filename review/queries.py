@@ -164,7 +164,8 @@ def pending(session: Session, officer_name: str, limit: int = 500) -> list[dict[
     out = []
     for matter in session.scalars(stmt):
         stage = rules_for(matter.kind).stage(Step(matter.stage))
-        if stage and stage.drafter_excluded and matter.drafter_id == officer.id:
+        if (stage and stage.drafter_excluded and matter.drafter_id == officer.id
+                and not matter.needs_revision):
             continue
         out.append({"id": matter.id, "kind": matter.kind, "title": matter.title,
                     "stage": matter.stage, "stage_zh": stage_zh(matter),

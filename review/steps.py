@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ from .models import (
     DocumentVersion,
     ExpertArgumentation,
     Filing,
+    FormReceipt,
     HearingNotice,
     Issuance,
     LegalOpinion,
@@ -72,6 +75,50 @@ class StepOutcome:
             "event": self.event_seq, "hash": self.event_hash, "stage": self.stage,
             "needs_revision": self.needs_revision, "message": self.message, **self.details,
         }
+
+
+# --- a Prefect form input is taken once -------------------------------------------------------
+
+_form_input: ContextVar[tuple[str, str] | None] = ContextVar("hefa_form_input", default=None)
+
+
+@contextmanager
+def taking_form_input(flow_run_id: str, key: str) -> Iterator[None]:
+    """Within this block, the step (accepted or refused) also records that the form
+    input ``key`` of ``flow_run_id`` was taken, in the same transaction, so that a
+    replayed flow never takes it twice."""
+    token = _form_input.set((flow_run_id, key))
+    try:
+        yield
+    finally:
+        _form_input.reset(token)
+
+
+def form_input_taken(flow_run_id: str, key: str) -> bool:
+    from .db import read_session
+
+    with read_session() as session:
+        return session.get(FormReceipt, (flow_run_id, key)) is not None
+
+
+def _note_form_input(session: Session, event_seq: int) -> None:
+    taken = _form_input.get()
+    if taken is not None:
+        session.add(FormReceipt(flow_run_id=taken[0], key=taken[1], event_seq=event_seq,
+                                taken_at=now()))
+
+
+def attach_flow_run(matter_id: str, flow_run_id: str) -> None:
+    """Remember the matter's Prefect flow run (system event, audited)."""
+    with write_transaction() as session:
+        matter = session.get(Matter, matter_id)
+        if matter is None or matter.flow_run_id == flow_run_id:
+            return
+        matter.flow_run_id = flow_run_id
+        session.add(matter)
+        audit.append(session, action="flow-run", outcome="system", matter_id=matter_id,
+                     channel="system", payload={"flow_run_id": flow_run_id})
+        session.commit()
 
 
 # --- reading a matter for the gate ---------------------------------------------------------
@@ -164,9 +211,10 @@ def _record_refusal(creds: Credentials, action: str, matter_id: str | None, exc:
             session.add(officer)
             role = officer.roles
         known = matter_id if matter_id and session.get(Matter, matter_id) else None
-        audit.append(session, action=action, outcome="refused", officer=creds.name[:64],
-                     role=role, matter_id=known, reason=str(exc), channel=channel,
-                     doc_sha256=doc_sha256, payload=_safe_payload(payload, matter_id))
+        event = audit.append(session, action=action, outcome="refused", officer=creds.name[:64],
+                             role=role, matter_id=known, reason=str(exc), channel=channel,
+                             doc_sha256=doc_sha256, payload=_safe_payload(payload, matter_id))
+        _note_form_input(session, event.seq)
         session.commit()
 
 
@@ -207,6 +255,7 @@ def _step(action: str, step: Step | str, creds: Credentials, matter_id: str,
             event = audit.append(session, action=action, outcome="accepted", officer=officer.name,
                                  role=officer.roles, matter_id=matter.id, doc_sha256=doc_sha,
                                  channel=channel, payload={**payload, **details})
+            _note_form_input(session, event.seq)
             session.commit()
     except (Refused, NotFound) as exc:
         if on_error:

@@ -1,9 +1,8 @@
 """Alembic environment: hefa runs migrations programmatically (``review/db.py``)."""
 
 from alembic import context
-from sqlmodel import SQLModel
-
 from hefa.review import models  # noqa: F401 - registers the tables
+from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 

@@ -1,0 +1,499 @@
+"""hefa 命令行 / the hefa command.
+
+Each command is thin: read the options, call one ``review/`` service, print the
+answer. A step is answered from the database at once; Prefect is told after
+(``flows/rest.py``, standard library only), so commands never import prefect
+except ``serve``, ``demo`` and the flow machinery they start.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from hefa.review.errors import HefaError
+from hefa.review.steps import StepOutcome
+
+from . import session as out
+
+app = typer.Typer(
+    help="合法 hefa：合法性审查流程引擎 / legality review for local government matters",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+officer_app = typer.Typer(help="人员管理（仅管理员） / officers (admin only)", no_args_is_help=True)
+app.add_typer(officer_app, name="officer")
+
+AsOpt = Annotated[str | None, typer.Option("--as", help="办理人员姓名 / acting officer")]
+TokenOpt = Annotated[str | None, typer.Option(
+    "--token", help="令牌（不推荐：会出现在进程列表中；请用 HEFA_TOKEN 或 hefa login）")]
+CodeOpt = Annotated[str | None, typer.Option("--code", help="动态码（6位，代替令牌） / one-time code")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / machine-readable output")]
+MatterArg = Annotated[str, typer.Argument(help="事项编号，如 2026-0007 / matter id")]
+
+
+def _creds(name: str | None, token: str | None, code: str | None):  # type: ignore[no-untyped-def]
+    return out.credentials(name, token, code)
+
+
+def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
+    """Call a service; turn hefa's errors into one line and an exit code."""
+    from hefa.review.workdays import CalendarError
+
+    try:
+        return fn(*args, **kwargs)
+    except HefaError as exc:
+        out.fail(str(exc), code=getattr(exc, "code", type(exc).__name__))
+    except CalendarError as exc:
+        out.fail(str(exc), code="calendar")
+
+
+def _step_done(result: StepOutcome, *, notify: bool = True) -> None:
+    out.emit(result.to_dict(), f"已受理 / accepted: {result.matter_id} {result.action}"
+             f"（审计第 {result.event_seq} 号）— {result.message}")
+    if notify:
+        _catch_up(result.matter_id)
+
+
+def _catch_up(matter_id: str) -> None:
+    """Wake the matter's suspended flow run; never fails the (already recorded) step."""
+    from hefa.flows.rest import PrefectUnavailable, wake
+    from hefa.review.db import read_session
+    from hefa.review.models import Matter
+
+    with read_session() as s:
+        matter = s.get(Matter, matter_id)
+        run_id = matter.flow_run_id if matter else None
+    if not run_id:
+        return
+    try:
+        wake(run_id)
+    except PrefectUnavailable:
+        print("提示：流程服务未响应，hefa serve 运行后会自动跟进 / Prefect not reachable; "
+              "hefa serve will catch up", file=sys.stderr)
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.is_file():
+        out.fail(f"找不到文件 {path} / no such file", code="not-found")
+    return path.read_bytes()
+
+
+# --- set-up -------------------------------------------------------------------------------
+
+@app.command()
+def init(admin: Annotated[str, typer.Option(help="首个管理员姓名 / first admin")] = "admin",
+         json_: JsonOpt = False) -> None:
+    """初始化（可重复运行）：建库或升级，创建首个管理员 / create or upgrade the database."""
+    out.set_json(json_)
+    from hefa.review import db, officers
+    from hefa.review.credentials import installation_key
+
+    _guard(db.upgrade, db.engine_for(db.settings().database))
+    installation_key(create=True)
+    enrolment = _guard(officers.bootstrap_admin, admin)
+    data: dict[str, Any] = {"database": db.settings().database, "admin_created": bool(enrolment)}
+    if enrolment:
+        data |= enrolment.to_dict()
+        out.emit(data, _enrolment_text(enrolment, "首个管理员已创建 / first admin created"))
+    else:
+        out.emit(data, f"数据库已是最新 / database up to date: {data['database']}")
+
+
+def _enrolment_text(enrolment, heading: str) -> str:  # type: ignore[no-untyped-def]
+    import io
+
+    import segno
+
+    qr = io.StringIO()
+    segno.make(enrolment.otpauth_uri, error="m").terminal(out=qr, compact=True)
+    return (f"{heading}: {enrolment.name}（{enrolment.roles}）\n"
+            f"令牌（只显示这一次，请妥善保存）/ token, shown once:\n  {enrolment.token}\n"
+            f"用身份验证器 App 扫描二维码登记动态码 / scan with an authenticator app:\n"
+            f"{qr.getvalue()}\n  {enrolment.otpauth_uri}")
+
+
+@officer_app.command("add")
+def officer_add(name: str, role: Annotated[str, typer.Option(help="岗位，可用逗号分隔多个")],
+                organ: Annotated[str, typer.Option(help="所属机关")] = "",
+                as_: AsOpt = None, token: TokenOpt = None, json_: JsonOpt = False) -> None:
+    """添加人员，显示一次令牌和动态码二维码 / add an officer."""
+    out.set_json(json_)
+    from hefa.review import officers
+
+    enrolment = _guard(officers.add_officer, _creds(as_, token, None), name, role, organ)
+    out.emit(enrolment.to_dict(), _enrolment_text(enrolment, "人员已添加 / officer added"))
+
+
+@officer_app.command("list")
+def officer_list(json_: JsonOpt = False) -> None:
+    """列出人员 / list officers."""
+    out.set_json(json_)
+    from hefa.review.db import read_session
+    from hefa.review.models import Officer
+    from sqlalchemy import select
+
+    with read_session() as s:
+        rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
+                 "locked_until": o.locked_until.isoformat() if o.locked_until else None}
+                for o in s.scalars(select(Officer).order_by(Officer.name))]
+    out.emit(rows, "\n".join(f"{r['name']:<12} {r['roles']:<28} {r['organ']}"
+                             f"{'  [已停用]' if r['disabled'] else ''}"
+                             f"{'  [已锁定]' if r['locked_until'] else ''}" for r in rows))
+
+
+def _officer_change(action: str, name: str, as_: str | None, token: str | None,
+                    json_: bool) -> None:
+    out.set_json(json_)
+    from hefa.review import officers
+
+    fn = {"disable": officers.disable_officer, "enable": officers.enable_officer,
+          "unlock": officers.unlock_officer}[action]
+    _guard(fn, _creds(as_, token, None), name)
+    out.emit({"accepted": True, "action": action, "name": name}, f"已完成 / done: {action} {name}")
+
+
+@officer_app.command("disable")
+def officer_disable(name: str, as_: AsOpt = None, token: TokenOpt = None,
+                    json_: JsonOpt = False) -> None:
+    """停用人员 / disable an officer."""
+    _officer_change("disable", name, as_, token, json_)
+
+
+@officer_app.command("enable")
+def officer_enable(name: str, as_: AsOpt = None, token: TokenOpt = None,
+                   json_: JsonOpt = False) -> None:
+    """恢复人员 / re-enable an officer."""
+    _officer_change("enable", name, as_, token, json_)
+
+
+@officer_app.command("unlock")
+def officer_unlock(name: str, as_: AsOpt = None, token: TokenOpt = None,
+                   json_: JsonOpt = False) -> None:
+    """解除锁定 / unlock an officer."""
+    _officer_change("unlock", name, as_, token, json_)
+
+
+@officer_app.command("rotate")
+def officer_rotate(name: str, as_: AsOpt = None, token: TokenOpt = None,
+                   json_: JsonOpt = False) -> None:
+    """更换令牌和动态码密钥，旧的立即失效 / new token and TOTP secret."""
+    out.set_json(json_)
+    from hefa.review import officers
+
+    enrolment = _guard(officers.rotate_officer, _creds(as_, token, None), name)
+    out.emit(enrolment.to_dict(), _enrolment_text(enrolment, "凭据已更换 / rotated"))
+
+
+@app.command()
+def login(as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """保存令牌到本机（权限 0600） / keep your token in a 0600 file."""
+    out.set_json(json_)
+    import getpass
+
+    from hefa.review import officers
+    from hefa.review.steps import Credentials
+
+    if not as_:
+        out.fail("请用 --as 指定姓名 / --as NAME is required", code="usage")
+    token = getpass.getpass(f"{as_} 的令牌 / token: ") if sys.stdin.isatty() else sys.stdin.readline()
+    info = _guard(officers.whoami, Credentials(as_, token=token.strip()))
+    path = out.save_token(as_, token.strip())
+    out.emit(info | {"saved": str(path)}, f"已登录 / logged in: {as_}（{info['roles']}），令牌保存在 {path}")
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+@app.command()
+def submit(file: Path, kind: Annotated[str, typer.Option(help="事项类型 / matter kind")],
+           title: Annotated[str, typer.Option(help="标题 / title")],
+           flag: Annotated[list[str] | None, typer.Option(help="事项标记，可重复 / flags")] = None,
+           organ: Annotated[str | None, typer.Option(help="起草机关 / organ")] = None,
+           opened_on: Annotated[str | None, typer.Option(help="立案/受理日期 YYYY-MM-DD")] = None,
+           as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+           json_: JsonOpt = False) -> None:
+    """提交文稿，启动审查流程 / submit a .docx and start its review."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    data = _read_file(file)
+    result = _guard(steps.submit, _creds(as_, token, code), kind=kind, title=title, data=data,
+                    filename=file.name, organ=organ, flags=tuple(flag or ()), opened_on=opened_on)
+    run = _start_flow(result.matter_id)
+    result.details["flow_run_id"] = run.get("id")
+    result.details["flow_run_url"] = run.get("url")
+    findings = result.details.get("findings", [])
+    out.emit(result.to_dict(), f"已受理 / accepted: 事项 {result.matter_id}，预审提示 {len(findings)} 条"
+             f" — {result.message}\n流程 / flow run: {run.get('url') or run.get('note')}")
+
+
+def _start_flow(matter_id: str) -> dict[str, str | None]:
+    from hefa.flows.rest import PrefectUnavailable, create_matter_run, ui_url
+    from hefa.review import steps
+    from hefa.review.db import read_session
+    from hefa.review.models import Matter
+    from hefa.review.rules import rules_for
+
+    with read_session() as s:
+        matter = s.get(Matter, matter_id)
+        assert matter is not None
+        flow_name = rules_for(matter.kind).flow_name
+        tags = [matter.kind, matter.organ, matter.id]
+        title = matter.title
+    try:
+        run_id = create_matter_run(flow_name, matter_id, title, tags)
+    except PrefectUnavailable:
+        return {"id": None, "url": None,
+                "note": "流程服务未运行，hefa serve 启动后会自动建立流程 / hefa serve will start it"}
+    steps.attach_flow_run(matter_id, run_id)
+    return {"id": run_id, "url": ui_url(run_id)}
+
+
+@app.command()
+def revise(matter: MatterArg, file: Path, as_: AsOpt = None, token: TokenOpt = None,
+           code: CodeOpt = None, json_: JsonOpt = False) -> None:
+    """提交修改稿（退回修改后） / submit a revised version."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    data = _read_file(file)
+    _step_done(_guard(steps.revise, _creds(as_, token, code), matter, data=data,
+                      filename=file.name))
+
+
+@app.command()
+def participation(matter: MatterArg,
+                  start: Annotated[str, typer.Option(help="征求意见开始日期 YYYY-MM-DD")],
+                  end: Annotated[str, typer.Option(help="征求意见截止日期 YYYY-MM-DD")],
+                  comments: Annotated[int, typer.Option(help="收到意见条数")],
+                  summary: Annotated[str, typer.Option(help="意见采纳情况摘要")],
+                  shortened_reason: Annotated[str, typer.Option(help="期限缩短的理由")] = "",
+                  as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+                  json_: JsonOpt = False) -> None:
+    """记录公众参与/公开征求意见 / record public participation."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_participation, _creds(as_, token, code), matter,
+                      period_start=start, period_end=end, comment_count=comments,
+                      summary=summary, shortened_reason=shortened_reason))
+
+
+@app.command()
+def experts(matter: MatterArg, experts: Annotated[str, typer.Option(help="论证专家")],
+            summary: Annotated[str, typer.Option(help="论证意见")],
+            held_on: Annotated[str | None, typer.Option(help="论证日期")] = None,
+            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+            json_: JsonOpt = False) -> None:
+    """记录专家论证 / record expert argumentation."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_experts, _creds(as_, token, code), matter, experts=experts,
+                      summary=summary, held_on=held_on))
+
+
+@app.command()
+def hearing(matter: MatterArg, notified_on: Annotated[str, typer.Option(help="告知日期")],
+            hearing: Annotated[str, typer.Option(help="requested|waived|none")],
+            held_on: Annotated[str | None, typer.Option(help="听证日期")] = None,
+            summary: Annotated[str, typer.Option(help="情况说明")] = "",
+            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+            json_: JsonOpt = False) -> None:
+    """记录告知与听证（行政处罚） / record notice and hearing."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_hearing, _creds(as_, token, code), matter,
+                      notified_on=notified_on, hearing=hearing, held_on=held_on, summary=summary))
+
+
+@app.command()
+def assess(matter: MatterArg, level: Annotated[str, typer.Option(help="low|medium|high")],
+           controllable: Annotated[str, typer.Option(help="yes|no")],
+           summary: Annotated[str, typer.Option(help="评估结论")],
+           as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+           json_: JsonOpt = False) -> None:
+    """记录风险评估 / record a risk assessment."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_assessment, _creds(as_, token, code), matter, level=level,
+                      controllable=controllable, summary=summary))
+
+
+@app.command()
+def opinion(matter: MatterArg,
+            conclusion: Annotated[str, typer.Option(help="lawful|amend|unlawful")],
+            reasons: Annotated[str, typer.Option(help="审查意见和理由")],
+            version: Annotated[str | None, typer.Option(help="所审版本 sha256（可选）")] = None,
+            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+            json_: JsonOpt = False) -> None:
+    """出具合法性审查意见 / record counsel's written opinion."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_opinion, _creds(as_, token, code), matter,
+                      conclusion=conclusion, reasons=reasons, version_sha256=version))
+
+
+@app.command()
+def deliberate(matter: MatterArg,
+               decision: Annotated[str, typer.Option(help="approve|reject|defer")],
+               attendees: Annotated[str, typer.Option(help="参会人员，逗号分隔")],
+               meeting_kind: Annotated[str, typer.Option(help="会议类型")] = "常务会议",
+               date: Annotated[str | None, typer.Option(help="会议日期 YYYY-MM-DD")] = None,
+               presiding: Annotated[str, typer.Option(help="主持人/行政首长")] = "",
+               dissent: Annotated[str, typer.Option(help="不同意见（如实记录）")] = "",
+               head_spoke_last: Annotated[bool, typer.Option(
+                   "--head-spoke-last/--head-not-last", help="行政首长是否最后发言")] = True,
+               urgent_reason: Annotated[str, typer.Option(help="紧急情况说明")] = "",
+               as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+               json_: JsonOpt = False) -> None:
+    """记录集体讨论决定 / record the collective deliberation."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_deliberation, _creds(as_, token, code), matter,
+                      decision=decision, attendees=attendees, meeting_kind=meeting_kind,
+                      meeting_date=date, presiding=presiding, dissent=dissent,
+                      head_spoke_last=head_spoke_last, urgent_reason=urgent_reason))
+
+
+@app.command()
+def publish(matter: MatterArg, number: Annotated[str, typer.Option(help="文号，如 河政规〔2024〕1号")],
+            date: Annotated[str | None, typer.Option(help="公布/签订/决定日期")] = None,
+            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+            json_: JsonOpt = False) -> None:
+    """签发公布 / 签订 / 作出决定 / record issuance."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_issuance, _creds(as_, token, code), matter, number=number,
+                      published_on=date))
+
+
+@app.command("file")
+def file_(matter: MatterArg, filed_with: Annotated[str, typer.Option(help="备案机关")],
+          receipt: Annotated[str, typer.Option(help="备案回执号")],
+          date: Annotated[str | None, typer.Option(help="备案日期")] = None,
+          as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+          json_: JsonOpt = False) -> None:
+    """备案 / 归档 / record the filing."""
+    out.set_json(json_)
+    from hefa.review import steps
+
+    _step_done(_guard(steps.record_filing, _creds(as_, token, code), matter,
+                      filed_with=filed_with, receipt=receipt, filed_on=date))
+
+
+# --- reading -------------------------------------------------------------------------------
+
+@app.command()
+def status(matter: MatterArg, json_: JsonOpt = False) -> None:
+    """事项状态、期限、预审提示和记录 / a matter's state."""
+    out.set_json(json_)
+    from hefa.review import queries
+    from hefa.review.db import read_session
+
+    with read_session() as s:
+        data = _guard(queries.status, s, matter)
+    out.emit(data, _status_text(data))
+
+
+def _status_text(d: dict[str, Any]) -> str:
+    lines = [f"{d['id']}  {d['title']}", f"  类型 {d['kind_zh']}  机关 {d['organ']}  起草人 {d['drafter']}",
+             f"  当前 {d['stage_zh']}（{d['stage']}）  现行版本 第{d['current_version']['number']}版 "
+             f"{d['current_version']['sha256'][:12]}"]
+    for clock in d["clocks"]:
+        lines.append(f"  期限 {clock.get('text') or clock.get('error')}  依据 {clock.get('article', '')}")
+    for o in d["opinions"]:
+        mark = "现行" if o["current"] else "已失效"
+        lines.append(f"  法律意见 第{o['version']}版 {o['conclusion_zh']}（{mark}） {o['counsel']}")
+    if d["findings"]:
+        lines.append(f"  预审提示 {len(d['findings'])} 条 / pre-screen findings:")
+        for f in d["findings"]:
+            lines.append(f"    [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
+                         f"{f['matched_text']} — {f['basis']}")
+    if d["flow_run_id"]:
+        from hefa.flows.rest import ui_url
+
+        lines.append(f"  流程 {ui_url(d['flow_run_id'])}")
+    return "\n".join(lines)
+
+
+@app.command("list")
+def list_(stage: Annotated[str | None, typer.Option(help="按阶段筛选")] = None,
+          kind: Annotated[str | None, typer.Option(help="按类型筛选")] = None,
+          status_: Annotated[str | None, typer.Option("--status", help="open|closed|rejected")] = None,
+          json_: JsonOpt = False) -> None:
+    """列出事项 / list matters."""
+    out.set_json(json_)
+    from hefa.review import queries
+    from hefa.review.db import read_session
+
+    with read_session() as s:
+        rows = _guard(queries.list_matters, s, stage=stage, kind=kind, status_is=status_)
+    out.emit(rows, "\n".join(f"{r['id']}  {r['stage']:<14} {r['status']:<8} {r['kind']:<24} {r['title']}"
+                             for r in rows) or "（无）")
+
+
+@app.command()
+def pending(as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """我的待办及期限 / what waits for an officer."""
+    out.set_json(json_)
+    from hefa.review import queries
+    from hefa.review.db import read_session
+
+    if not as_:
+        out.fail("请用 --as 指定姓名 / --as NAME is required", code="usage")
+    with read_session() as s:
+        rows = _guard(queries.pending, s, as_)
+    out.emit(rows, "\n".join(
+        f"{r['id']}  {r['stage_zh']:<10} {r['title']}  "
+        + "；".join(c.get("text") or c.get("error", "") for c in r["clocks"]) for r in rows)
+        or "（无待办）")
+
+
+@app.command("audit")
+def audit_(matter: MatterArg, json_: JsonOpt = False) -> None:
+    """事项的审计记录（含被拒绝的操作） / a matter's audit trail."""
+    out.set_json(json_)
+    from hefa.review import queries
+    from hefa.review.db import read_session
+
+    with read_session() as s:
+        rows = _guard(queries.trail, s, matter)
+    out.emit(rows, "\n".join(
+        f"{r['seq']:>6} {r['at'][:19]} {r['officer']:<10} {r['action']:<13} "
+        f"{'接受' if r['outcome'] == 'accepted' else '拒绝' if r['outcome'] == 'refused' else r['outcome']}"
+        f"  {r['reason']}" for r in rows))
+
+
+@app.command()
+def verify(anchor: Annotated[list[str] | None, typer.Option(
+        help="锚点 SEQ:HASH（可重复），取自打印的文书 / anchors from paper")] = None,
+           json_: JsonOpt = False) -> None:
+    """校验整条审计链，打印链头 / verify the audit chain."""
+    out.set_json(json_)
+    from hefa.review import audit
+    from hefa.review.db import read_session
+
+    try:
+        anchors = [audit.ChainHead.parse(a) for a in anchor or []]
+    except ValueError as exc:
+        out.fail(str(exc), code="usage")
+    with read_session() as s:
+        result = _guard(audit.verify, s, anchors)
+    out.emit({"ok": True, "events": result.count, "head": str(result.head)},
+             f"审计链完整 / chain verifies: {result.count} 个事件；链头 / head {result.head}")
+
+
+def run() -> None:
+    """Entry point of the ``hefa`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    run()
