@@ -201,6 +201,7 @@ class GeneratedDocument(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
     name: str = Field(max_length=40)
+    source: str = Field(max_length=40)  # the record it was written for, e.g. opinion-3
     title: str = Field(max_length=120)
     sha256: str = Field(max_length=64)
     size: int

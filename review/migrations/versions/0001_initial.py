@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 18:48:27.323962
+Create Date: 2026-11-25 18:53:32.497541
 """
 from collections.abc import Sequence
 
@@ -157,6 +157,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('matter_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),

@@ -1,0 +1,190 @@
+"""Documents out (文书): the written opinion, risk report, minutes and filing report.
+
+Each recorded opinion, assessment, deliberation and filing gets its document
+once (``generate_pending`` is idempotent: flows call it on every replay, and
+``hefa docs`` / ``hefa export`` call it too). A document is rendered by
+``forms/``, stored content-addressed like submissions, listed in
+``GeneratedDocument`` and its sha256 appended to the audit chain. Each carries
+the chain head at the time it was written: an anchor on paper.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from . import audit, storage
+from .config import now
+from .db import write_transaction
+from .models import (
+    Deliberation,
+    DocumentVersion,
+    Filing,
+    GeneratedDocument,
+    Issuance,
+    LegalOpinion,
+    Matter,
+    Officer,
+    RiskAssessment,
+)
+from .rules import KIND_ZH, Kind, Step, rules_for
+
+CATEGORY_ZH = {"penalty": "设定行政处罚", "new_license": "增设行政许可或审批",
+               "coercion": "设定行政强制", "fee": "设定收费或征收", "burden": "减损权利或增加义务",
+               "power": "增加本机关权力或减少法定职责", "competition": "排除、限制竞争"}
+
+
+def _matter_context(session: Session, matter: Matter) -> dict[str, Any]:
+    drafter = session.get(Officer, matter.drafter_id)
+    return {"id": matter.id, "kind": matter.kind, "kind_zh": KIND_ZH[Kind(matter.kind)],
+            "title": matter.title, "organ": matter.organ, "drafter": drafter.name if drafter else ""}
+
+
+def _version_context(version: DocumentVersion) -> dict[str, Any]:
+    return {"number": version.number, "sha256": version.sha256, "filename": version.filename,
+            "uploaded_at": version.uploaded_at}
+
+
+def _officer(session: Session, officer_id: int) -> Officer:
+    officer = session.get(Officer, officer_id)
+    assert officer is not None
+    return officer
+
+
+def _opinion_context(session: Session, matter: Matter, o: LegalOpinion) -> dict[str, Any]:
+    version = session.get(DocumentVersion, o.version_id)
+    assert version is not None
+    counsel = _officer(session, o.officer_id)
+    table = rules_for(matter.kind)
+    review = table.stage(Step.REVIEW)
+    findings = [f | {"category_zh": CATEGORY_ZH.get(f["category"], f["category"])}
+                for f in json.loads(version.findings or "[]")]
+    from hefa.forms.render import STATUTORY_CHECKLIST
+
+    return {
+        "matter": _matter_context(session, matter), "version": _version_context(version),
+        "opinion": {"conclusion": o.conclusion, "reasons": o.reasons, "counsel": counsel.name,
+                    "organ": counsel.organ or matter.organ, "date": o.recorded_at.date()},
+        "review_basis": [b.strip() for b in table.source.split("；")] + ([review.article] if review else []),
+        "checklist": [{"item": f"{aspect}：{item}", "result": "已逐项审查，意见见正文"}
+                      for aspect, item in STATUTORY_CHECKLIST],
+        "findings": findings,
+    }
+
+
+def _assessment_context(session: Session, matter: Matter, a: RiskAssessment) -> dict[str, Any]:
+    version = session.get(DocumentVersion, a.version_id)
+    assert version is not None
+    assessor = _officer(session, a.officer_id)
+    return {"matter": _matter_context(session, matter), "version": _version_context(version),
+            "assessment": {"level": a.level, "controllable": a.controllable, "summary": a.summary,
+                           "assessor": assessor.name, "date": a.recorded_at.date(),
+                           "organ": assessor.organ or matter.organ}}
+
+
+def _minutes_context(session: Session, matter: Matter, d: Deliberation) -> dict[str, Any] | None:
+    version = session.get(DocumentVersion, d.version_id)
+    assert version is not None
+    attendees = [a for a in d.attendees.split(",") if a]
+    head = d.presiding or (attendees[0] if attendees else "主要负责人")
+    views = json.loads(d.views or "[]") or [
+        {"member": a, "view": "（发言要点未单独录入，详见会议记录原件）"} for a in attendees if a != head]
+    if not d.head_spoke_last:
+        return None  # the minutes record the head speaking last; otherwise the paper record stands
+    if not views or views[-1]["member"] != head:
+        views = [v for v in views if v["member"] != head] + [
+            {"member": head, "view": f"最后发表意见：{_decision_zh(d.decision)}"}]
+    secretary = _officer(session, d.officer_id)
+    return {"matter": _matter_context(session, matter), "version": _version_context(version),
+            "meeting": {"kind": d.meeting_kind, "date": d.meeting_date, "head": head,
+                        "attendees": attendees, "views": views, "decision": d.decision,
+                        "dissent": d.dissent, "secretary": secretary.name}}
+
+
+def _decision_zh(decision: str) -> str:
+    return {"approve": "同意", "reject": "不同意", "defer": "暂缓"}[decision]
+
+
+def _filing_context(session: Session, matter: Matter, f: Filing) -> dict[str, Any] | None:
+    issuance = session.scalar(select(Issuance).where(Issuance.matter_id == matter.id))
+    opinion = session.scalar(select(LegalOpinion).where(LegalOpinion.matter_id == matter.id)
+                             .order_by(LegalOpinion.id.desc()))  # type: ignore[union-attr]
+    if issuance is None or opinion is None:
+        return None
+    version = session.get(DocumentVersion, matter.current_version_id)
+    assert version is not None
+    return {"matter": _matter_context(session, matter), "version": _version_context(version),
+            "publication": {"number": issuance.number, "date": issuance.published_on},
+            "filing": {"filed_with": f.filed_with, "date": f.filed_on,
+                       "officer": _officer(session, f.officer_id).name, "receipt_number": f.receipt},
+            "opinion": {"conclusion": opinion.conclusion, "date": opinion.recorded_at.date(),
+                        "counsel": _officer(session, opinion.officer_id).name}}
+
+
+def _sources(session: Session, matter: Matter) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """(document name, source key, context) for every record that has a document."""
+    out: list[tuple[str, str, dict[str, Any] | None]] = []
+    for o in session.scalars(select(LegalOpinion).where(LegalOpinion.matter_id == matter.id)):
+        out.append(("legal_opinion", f"opinion-{o.id}", _opinion_context(session, matter, o)))
+    for a in session.scalars(select(RiskAssessment).where(RiskAssessment.matter_id == matter.id)):
+        out.append(("risk_report", f"assessment-{a.id}", _assessment_context(session, matter, a)))
+    for d in session.scalars(select(Deliberation).where(Deliberation.matter_id == matter.id)):
+        out.append(("deliberation_minutes", f"deliberation-{d.id}",
+                    _minutes_context(session, matter, d)))
+    for f in session.scalars(select(Filing).where(Filing.matter_id == matter.id)):
+        out.append(("filing_report", f"filing-{f.id}", _filing_context(session, matter, f)))
+    return out
+
+
+def generate_pending(matter_id: str) -> list[GeneratedDocument]:
+    """Write every document the matter's records call for and that does not exist yet."""
+    from hefa.forms.render import DOCUMENT_TITLES, render_document
+
+    made: list[GeneratedDocument] = []
+    created: list[str] = []
+    try:
+        with write_transaction() as session:
+            matter = session.get(Matter, matter_id)
+            if matter is None:
+                return []
+            have = set(session.scalars(select(GeneratedDocument.source)
+                                       .where(GeneratedDocument.matter_id == matter_id)))
+            for name, source, context in _sources(session, matter):
+                if source in have or context is None:
+                    continue
+                head = audit.head(session)
+                context |= {"chain_head": {"seq": head.seq, "hash": head.hash}, "generated_at": now()}
+                data = render_document(name, context)
+                digest, was_new = storage.store(data)
+                if was_new:
+                    created.append(digest)
+                doc = GeneratedDocument(matter_id=matter_id, name=name, source=source,
+                                        title=DOCUMENT_TITLES[name], sha256=digest, size=len(data),
+                                        chain_seq=head.seq, chain_hash=head.hash, created_at=now())
+                session.add(doc)
+                audit.append(session, action="document", outcome="system", matter_id=matter_id,
+                             doc_sha256=digest, channel="system",
+                             payload={"name": name, "source": source, "chain_head": str(head)})
+                made.append(doc)
+            session.commit()
+    except BaseException:
+        for digest in created:
+            storage.discard(digest)
+        raise
+    return made
+
+
+def documents_of(matter_id: str) -> list[dict[str, Any]]:
+    """The documents written for a matter, oldest first."""
+    from .db import read_session
+
+    with read_session() as session:
+        rows = session.scalars(select(GeneratedDocument).where(GeneratedDocument.matter_id == matter_id)
+                               .order_by(GeneratedDocument.id))  # type: ignore[arg-type]
+        return [{"name": g.name, "title": g.title, "source": g.source, "sha256": g.sha256,
+                 "size": g.size, "path": str(storage.blob_path(g.sha256)),
+                 "chain_head": f"{g.chain_seq}:{g.chain_hash}", "created_at": g.created_at.isoformat()}
+                for g in rows]
