@@ -239,7 +239,7 @@ def _start_flow(matter_id: str) -> dict[str, str | None]:
         matter = s.get(Matter, matter_id)
         assert matter is not None
         flow_name = rules_for(matter.kind).flow_name
-        tags = [matter.kind, matter.organ, matter.id]
+        tags = ["hefa", matter.kind, matter.organ, matter.id]
         title = matter.title
     try:
         run_id = create_matter_run(flow_name, matter_id, title, tags)
@@ -488,6 +488,66 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
         result = _guard(audit.verify, s, anchors)
     out.emit({"ok": True, "events": result.count, "head": str(result.head)},
              f"审计链完整 / chain verifies: {result.count} 个事件；链头 / head {result.head}")
+
+
+@app.command()
+def check(file: Path, json_: JsonOpt = False) -> None:
+    """预审一个 .docx，列出可能违法的条款 / pre-screen a .docx."""
+    out.set_json(json_)
+    from hefa.review.documents_in import screen_upload
+
+    sha, findings = _guard(screen_upload, _read_file(file), file.name)
+    out.emit({"file": str(file), "sha256": sha, "findings": findings},
+             "\n".join([f"{file.name}：预审提示 {len(findings)} 条 / findings（供法律顾问参考，不是结论）"]
+                       + [f"  [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
+                          f"“{f['matched_text']}” — {f['basis']}；{f['explanation']}" for f in findings]))
+
+
+@app.command()
+def docs(matter: MatterArg, json_: JsonOpt = False) -> None:
+    """事项的文书（法律意见书等），需要时先生成 / a matter's generated documents."""
+    out.set_json(json_)
+    from hefa.review import documents_out, queries
+    from hefa.review.db import read_session
+
+    with read_session() as s:
+        _guard(queries.get_matter, s, matter)
+    _guard(documents_out.generate_pending, matter)
+    rows = documents_out.documents_of(matter)
+    out.emit(rows, "\n".join(f"{r['title']:<10} {r['sha256'][:16]}  链头 {r['chain_head'][:20]}…  {r['path']}"
+                             for r in rows) or "（尚无文书）")
+
+
+@app.command()
+def export(matter: MatterArg, directory: Path, json_: JsonOpt = False) -> None:
+    """导出事项全部卷宗（文稿各版本、文书、审计记录 CSV）归档 / export the dossier."""
+    out.set_json(json_)
+    from hefa.review import dossier
+
+    result = _guard(dossier.export, matter, directory)
+    out.emit(result, f"已导出 / exported {len(result['files'])} 个文件到 {result['directory']}")
+
+
+@app.command()
+def overdue(json_: JsonOpt = False) -> None:
+    """逾期和即将到期的事项 / overdue and due-soon matters."""
+    out.set_json(json_)
+    from hefa.review.overdue import scan
+
+    result = _guard(scan)
+    out.emit(result.items + result.errors, "\n".join(
+        f"{i['matter']}  {'已逾期' if i['level'] == 'overdue' else '将到期'}  {i['stage']:<12} "
+        f"期限 {i['due_on']}  逾期 {i['days_over']} 天  {i['title']}" for i in result.items)
+        or "（无逾期或将到期事项）")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听地址（默认 127.0.0.1）")] = None,
+          poll: Annotated[float, typer.Option(help="轮询间隔（秒）")] = 1.0) -> None:
+    """启动 Prefect 服务器（如未运行）并运行全部审查流程 / run the review flows."""
+    from hefa.flows.serve import serve as run_serve
+
+    run_serve(host=host, poll_seconds=poll)
 
 
 def run() -> None:

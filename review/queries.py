@@ -183,3 +183,55 @@ def event_row(e: AuditEvent) -> dict[str, Any]:
     return {"seq": e.seq, "at": e.at, "officer": e.officer, "role": e.role, "action": e.action,
             "outcome": e.outcome, "reason": e.reason, "doc_sha256": e.doc_sha256,
             "channel": e.channel, "hash": e.hash}
+
+
+def status_of(matter_id: str) -> dict[str, Any]:
+    """``status`` in its own read session (for flows)."""
+    from .db import read_session
+
+    with read_session() as session:
+        return status(session, matter_id)
+
+
+def trail_of(matter_id: str) -> list[dict[str, Any]]:
+    """``trail`` in its own read session (for flows)."""
+    from .db import read_session
+
+    with read_session() as session:
+        return trail(session, matter_id)
+
+
+def wait_label(view: dict[str, Any]) -> str:
+    """What a matter's flow run waits for: stage and version (``review-v2``), or
+    ``revise-v2`` while the drafter must revise. Flows key their suspensions with it;
+    ``hefa serve`` wakes a run whose label no longer matches its matter."""
+    version = view["current_version"]["number"]
+    if view["status"] != "open":
+        return view["status"]
+    return f"{'revise' if view['needs_revision'] else view['stage']}-v{version}"
+
+
+def wait_labels(matter_ids: list[str]) -> dict[str, str]:
+    """``wait_label`` of many matters in one query (for the reconciler)."""
+    from .db import read_session
+
+    if not matter_ids:
+        return {}
+    with read_session() as session:
+        rows = session.execute(
+            select(Matter.id, Matter.stage, Matter.status, Matter.needs_revision, DocumentVersion.number)
+            .join(DocumentVersion, DocumentVersion.id == Matter.current_version_id)  # type: ignore[arg-type]
+            .where(Matter.id.in_(matter_ids)))  # type: ignore[attr-defined]
+        return {r.id: (r.status if r.status != "open" else
+                       f"{'revise' if r.needs_revision else r.stage}-v{r.number}") for r in rows}
+
+
+def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
+    """Open matters whose flow run was never created (Prefect was down at submit)."""
+    from .db import read_session
+
+    with read_session() as session:
+        rows = session.execute(select(Matter.id, Matter.kind, Matter.title, Matter.organ)
+                               .where(Matter.status == "open", Matter.flow_run_id.is_(None))  # type: ignore[union-attr]
+                               .order_by(Matter.id).limit(limit))
+        return [dict(r._mapping) for r in rows]

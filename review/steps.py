@@ -639,3 +639,10 @@ def _deadline_checks(payload: dict[str, Any]) -> Callable[[Session, Matter], Any
         return lambda stage: enforce(session, matter, stage, payload)
 
     return bind
+
+
+def refuse_input(officer_name: str, action: str, matter_id: str, reason: str,
+                 *, channel: str = "form") -> None:
+    """Audit an input refused before it reached a service (a malformed form input)."""
+    _record_refusal(Credentials(officer_name or "?"), action, matter_id,
+                    InvalidInput(reason), channel, {}, None)

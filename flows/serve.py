@@ -1,0 +1,117 @@
+"""``hefa serve``: a Prefect server if none answers, every review deployment, the
+overdue scan on a cron schedule, and the reconciler — stopped together.
+
+Environment set here before Prefect is imported: telemetry off, the runner
+polling every second (a person should not wait 10 s for a flow to move), and
+Prefect's home under ``HEFA_HOME`` unless ``PREFECT_HOME`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from hefa.review.config import settings
+
+DEFAULT_API = "http://127.0.0.1:4200/api"
+
+
+def prefect_environment(poll_seconds: float = 1.0) -> None:
+    """Environment for every Prefect process hefa starts (set before importing prefect)."""
+    os.environ.setdefault("PREFECT_API_URL", settings().prefect_api_url or DEFAULT_API)
+    os.environ.setdefault("PREFECT_HOME", str(settings().home / "prefect"))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(int(max(1, poll_seconds))))
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def prefect_executable() -> str:
+    candidate = Path(sys.executable).parent / "prefect"
+    return str(candidate) if candidate.exists() else "prefect"
+
+
+def start_server(host: str | None = None, timeout: float = 90.0) -> subprocess.Popen[bytes] | None:
+    """Start ``prefect server`` on PREFECT_API_URL's port unless one answers there already.
+
+    Its output goes to ``$PREFECT_HOME/server.log`` (a pipe would block it).
+    Returns the process started, or None when a server was already running.
+    """
+    from hefa.flows import rest
+
+    if rest.healthy():
+        return None
+    url = urlparse(os.environ["PREFECT_API_URL"])
+    home = Path(os.environ["PREFECT_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    log = (home / "server.log").open("ab")
+    process = subprocess.Popen(
+        [prefect_executable(), "server", "start", "--host", host or url.hostname or "127.0.0.1",
+         "--port", str(url.port or 4200)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if rest.healthy():
+            return process
+        if process.poll() is not None:
+            raise RuntimeError(f"Prefect 服务器启动失败，见 {home / 'server.log'} / server failed to start")
+        time.sleep(0.3)
+    stop_process(process)
+    raise RuntimeError(f"Prefect 服务器 {timeout:.0f} 秒内未就绪 / server did not start")
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a process group we started (the server and its workers)."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def deployments():  # type: ignore[no-untyped-def]
+    """Every review deployment, plus the scheduled overdue scan."""
+    from hefa.flows.matter_flows import MATTER_FLOWS
+    from hefa.flows.overdue_flow import OVERDUE_CRON, overdue_scan
+    from hefa.flows.rest import DEPLOYMENT_NAME
+
+    built = [f.to_deployment(name=DEPLOYMENT_NAME, tags=["hefa"]) for f in MATTER_FLOWS.values()]
+    built.append(overdue_scan.to_deployment(name=DEPLOYMENT_NAME, cron=OVERDUE_CRON, tags=["hefa"]))
+    return built
+
+
+def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_seconds: float = 2.0) -> None:
+    """Run until Ctrl-C or SIGTERM; stop everything that was started here."""
+    prefect_environment(poll_seconds)
+    server = start_server(host)
+
+    def _terminate(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    from hefa.flows import reconcile
+    from prefect import serve as prefect_serve
+
+    built = deployments()
+    reconciler = reconcile.Reconciler(reconcile_seconds)
+    try:
+        reconcile.reschedule_orphans()
+        reconciler.start()
+        print(f"hefa serve: Prefect UI {os.environ['PREFECT_API_URL'].removesuffix('/api')}", flush=True)
+        prefect_serve(*built, print_starting_message=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reconciler.stop()
+        stop_process(server)

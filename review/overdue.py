@@ -1,0 +1,87 @@
+"""Overdue escalation (逾期预警): which open matters are past or near a deadline.
+
+``scan(record=True)`` also records each warning once per matter, stage and level
+(``DeadlineWarning``) and appends it to the audit chain; repeated scans add
+nothing new. The scheduled Prefect flow emits events for the new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from . import audit
+from .config import now, today
+from .db import read_session, write_transaction
+from .deadlines import running_clocks
+from .models import DeadlineWarning, Matter
+from .workdays import CalendarError
+
+
+@dataclass
+class ScanResult:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    new_warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _open_matters(batch: int = 2000) -> Iterator[Matter]:
+    after = ""
+    while True:
+        with read_session() as session:
+            rows = list(session.scalars(select(Matter).where(Matter.status == "open", Matter.id > after)
+                                        .order_by(Matter.id).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+
+
+def scan(*, record: bool = False) -> ScanResult:
+    """Every overdue or due-soon clock of every open matter; record new warnings if asked."""
+    result = ScanResult()
+    day = today()
+    for matter in _open_matters():
+        try:
+            clocks = running_clocks(matter, on=day)
+        except CalendarError as exc:
+            result.errors.append({"matter": matter.id, "error": str(exc)})
+            continue
+        for clock in clocks:
+            if clock.level == "on-time":
+                continue
+            result.items.append({"matter": matter.id, "title": matter.title, "kind": matter.kind,
+                                 "organ": matter.organ, **clock.to_dict(),
+                                 "days_over": max(0, -clock.left)})
+    if record and result.items:
+        result.new_warnings = _record(result.items)
+    return result
+
+
+def _record(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    new: list[dict[str, Any]] = []
+    with write_transaction() as session:
+        for item in items:
+            key = (item["matter"], item["stage"], item["level"])
+            if session.get(DeadlineWarning, key) is not None:
+                continue
+            reason = (f"{'已逾期' if item['level'] == 'overdue' else '即将到期'}：{item['stage']} 应于 "
+                      f"{item['due_on']} 前办结（{item['article']}）")
+            event = audit.append(session, action=f"deadline-{item['level']}", outcome="warning",
+                                 matter_id=item["matter"], reason=reason, channel="system",
+                                 payload={k: item[k] for k in ("stage", "due_on", "left", "level")})
+            session.add(DeadlineWarning(matter_id=item["matter"], stage=item["stage"],
+                                        level=item["level"], due_on=_date(item["due_on"]),
+                                        event_seq=event.seq, raised_at=now()))
+            new.append(item | {"event": event.seq})
+        session.commit()
+    return new
+
+
+def _date(value: str):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    return dt.date.fromisoformat(value)
