@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -33,10 +32,26 @@ def _normalise(url: str) -> str:
     return url
 
 
-@lru_cache(maxsize=8)
+_engines: dict[str, Engine] = {}
+
+
 def engine_for(url: str) -> Engine:
     """The engine for a database URL, made once per process."""
     url = _normalise(url)
+    if url not in _engines:
+        _engines[url] = _make_engine(url)
+    return _engines[url]
+
+
+def dispose_all() -> None:
+    """Close every pooled connection and forget the engines (tests, forks)."""
+    for eng in _engines.values():
+        eng.dispose()
+    _engines.clear()
+    _schema_checked.clear()
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":

@@ -1,0 +1,257 @@
+"""Fixtures on real parts: a real SQLite file, real PostgreSQL when it answers on
+127.0.0.1:5432 (a database created and dropped per test), and a real Prefect
+server with ``hefa serve`` for the flow tests. Nothing is mocked."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("HEFA_TODAY", None)
+os.environ.pop("HEFA_TOKEN", None)
+
+SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+PG_ADMIN_URL = os.environ.get("HEFA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+    except OSError:
+        return False
+    try:
+        from sqlalchemy import create_engine, text
+
+        eng = create_engine(PG_ADMIN_URL)
+        with eng.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+PG = postgres_available()
+
+
+def reset_caches() -> None:
+    """Forget every per-process cache that depends on the environment."""
+    from hefa.review import db
+    from hefa.review.config import reset_settings
+    from hefa.review.workdays import reset_calendar_cache
+
+    reset_settings()
+    db.dispose_all()
+    reset_calendar_cache()
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    if not PG:
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    name = f"hefa_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        from hefa.review import db
+
+        db.dispose_all()
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hefa_home(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A hefa installation on SQLite, and again on PostgreSQL when it is there."""
+    monkeypatch.setenv("HEFA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # no Prefect: steps must not need it
+    if request.param == "postgres":
+        monkeypatch.setenv("HEFA_DATABASE_URL", request.getfixturevalue("pg_database"))
+    reset_caches()
+    yield tmp_path / "home"
+    reset_caches()
+
+
+@pytest.fixture
+def sqlite_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A hefa installation on SQLite only (for tests about files and the CLI)."""
+    monkeypatch.setenv("HEFA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    reset_caches()
+    yield tmp_path / "home"
+    reset_caches()
+
+
+@dataclass
+class Office:
+    """A township's officers, with their credentials (as ``Credentials``) and TOTP secrets."""
+
+    creds: dict[str, object]
+    secrets: dict[str, str]
+    tokens: dict[str, str]
+
+    def __getitem__(self, name: str):  # type: ignore[no-untyped-def]
+        return self.creds[name]
+
+
+STAFF = [
+    ("admin", "admin"), ("zhang", "drafter"), ("zhou", "drafter"), ("li", "counsel"),
+    ("qian", "counsel"), ("wang", "assessor"), ("zhao", "secretary"), ("chen", "head"),
+    ("sun", "filing_officer"),
+]
+
+
+def make_office(organ: str = "河东镇人民政府") -> Office:
+    from hefa.review import officers
+    from hefa.review.steps import Credentials
+
+    admin = officers.bootstrap_admin("admin", organ)
+    assert admin is not None
+    creds: dict[str, object] = {"admin": Credentials("admin", token=admin.token)}
+    secrets = {"admin": admin.totp_secret}
+    tokens = {"admin": admin.token}
+    for name, role in STAFF[1:]:
+        enrolment = officers.add_officer(creds["admin"], name, role, organ)  # type: ignore[arg-type]
+        creds[name] = Credentials(name, token=enrolment.token)
+        secrets[name] = enrolment.totp_secret
+        tokens[name] = enrolment.token
+    return Office(creds, secrets, tokens)
+
+
+@pytest.fixture
+def office(hefa_home: Path) -> Office:
+    return make_office()
+
+
+@pytest.fixture
+def sqlite_office(sqlite_home: Path) -> Office:
+    return make_office()
+
+
+def docx_bytes(paragraphs: list[str], title: str = "关于加强乡村治理的若干规定") -> bytes:
+    """A real .docx built with python-docx."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(title, level=0)
+    for text in paragraphs:
+        document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+CLEAN = docx_bytes(["第一条 为规范管理，根据有关法律法规，制定本规定。",
+                    "第二条 镇人民政府依法履行管理职责。"])
+REVISED = docx_bytes(["第一条 为规范管理，依照《中华人民共和国行政处罚法》等法律，制定本规定。",
+                      "第二条 违法行为由有关部门依法处理。"])
+WITH_FINE = docx_bytes(["第一条 为规范管理，制定本规定。",
+                        "第二条 违反本规定的，由镇人民政府处五百元以上二千元以下罚款。"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hefa_bin() -> str:
+    return str(Path(sys.executable).parent / "hefa")
+
+
+@dataclass
+class Served:
+    """A running ``hefa serve`` (with its own Prefect server) and its environment."""
+
+    home: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def restart(self) -> None:
+        from hefa.flows.serve import stop_process
+
+        stop_process(self.process)
+        self.process = start_serve(self.env, self.log)
+
+
+def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([hefa_bin(), "serve"], env=env, stdout=log.open("ab"),
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    wait_for_deployments(env, process, log)
+    return process
+
+
+def wait_for_deployments(env: dict[str, str], process: subprocess.Popen[bytes], log: Path,
+                         timeout: float = 120.0) -> None:
+    import json
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("hefa serve exited:\n" + log.read_text()[-3000:])
+        try:
+            request = urllib.request.Request(env["PREFECT_API_URL"] + "/deployments/filter", data=b"{}",
+                                             headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if len(json.loads(response.read())) >= 6:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("deployments did not appear:\n" + log.read_text()[-3000:])
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A real Prefect server and ``hefa serve`` for the whole session (on SQLite)."""
+    from hefa.flows.serve import stop_process
+
+    home = tmp_path_factory.mktemp("served") / "home"
+    home.mkdir()
+    port = free_port()
+    env = dict(os.environ)
+    env.update({"HEFA_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+                "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_RUNNER_POLL_FREQUENCY": "1"})
+    env.pop("HEFA_DATABASE_URL", None)
+    log = home / "serve.log"
+    process = start_serve(env, log)
+    runner = Served(home, env, process, log)
+    yield runner
+    stop_process(runner.process)
+
+
+@pytest.fixture
+def served_env(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
+    """This test process pointed at the served installation."""
+    for key in ("HEFA_HOME", "PREFECT_API_URL", "PREFECT_HOME"):
+        monkeypatch.setenv(key, served.env[key])
+    monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
+    reset_caches()
+    return served
