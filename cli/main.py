@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from hefa.review.errors import HefaError
-from hefa.review.steps import StepOutcome
 
 from . import session as out
 
@@ -39,6 +37,7 @@ def _creds(name: str | None, token: str | None, code: str | None):  # type: igno
 
 def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
     """Call a service; turn hefa's errors into one line and an exit code."""
+    from hefa.review.errors import HefaError
     from hefa.review.workdays import CalendarError
 
     try:
@@ -49,29 +48,27 @@ def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def
         out.fail(str(exc), code="calendar")
 
 
-def _step_done(result: StepOutcome, *, notify: bool = True) -> None:
-    out.emit(result.to_dict(), f"已受理 / accepted: {result.matter_id} {result.action}"
-             f"（审计第 {result.event_seq} 号）— {result.message}")
-    if notify:
-        _catch_up(result.matter_id)
+def _perform(action: str, creds, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
+    """Record one step: through a running ``hefa serve`` (the desk) when there is one,
+    otherwise in this process — the same ``review/`` service either way."""
+    from .desk_client import ask_desk
 
+    answer = ask_desk(action, creds, kwargs)
+    if answer is None:
+        from hefa.flows.desk import perform
 
-def _catch_up(matter_id: str) -> None:
-    """Wake the matter's suspended flow run; never fails the (already recorded) step."""
-    from hefa.flows.rest import PrefectUnavailable, wake
-    from hefa.review.db import read_session
-    from hefa.review.models import Matter
-
-    with read_session() as s:
-        matter = s.get(Matter, matter_id)
-        run_id = matter.flow_run_id if matter else None
-    if not run_id:
-        return
-    try:
-        wake(run_id)
-    except PrefectUnavailable:
-        print("提示：流程服务未响应，hefa serve 运行后会自动跟进 / Prefect not reachable; "
-              "hefa serve will catch up", file=sys.stderr)
+        answer = perform(action, creds, kwargs)
+    if not answer.get("accepted"):
+        out.fail(answer["reason"], code=answer.get("code", "refused"))
+    if answer.get("note"):
+        print(answer["note"], file=sys.stderr)
+    if action == "submit":
+        human = (f"已受理 / accepted: 事项 {answer['matter']}，预审提示 {len(answer.get('findings', []))} 条"
+                 f" — {answer['message']}\n流程 / flow run: {answer.get('flow_run_url')}")
+    else:
+        human = (f"已受理 / accepted: {answer['matter']} {action}（审计第 {answer['event']} 号）"
+                 f"— {answer['message']}")
+    out.emit(answer, human)
 
 
 def _read_file(path: Path) -> bytes:
@@ -130,9 +127,10 @@ def officer_add(name: str, role: Annotated[str, typer.Option(help="岗位，可�
 def officer_list(json_: JsonOpt = False) -> None:
     """列出人员 / list officers."""
     out.set_json(json_)
+    from sqlalchemy import select
+
     from hefa.review.db import read_session
     from hefa.review.models import Officer
-    from sqlalchemy import select
 
     with read_session() as s:
         rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
@@ -215,39 +213,8 @@ def submit(file: Path, kind: Annotated[str, typer.Option(help="事项类型 / ma
            json_: JsonOpt = False) -> None:
     """提交文稿，启动审查流程 / submit a .docx and start its review."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    data = _read_file(file)
-    result = _guard(steps.submit, _creds(as_, token, code), kind=kind, title=title, data=data,
-                    filename=file.name, organ=organ, flags=tuple(flag or ()), opened_on=opened_on)
-    run = _start_flow(result.matter_id)
-    result.details["flow_run_id"] = run.get("id")
-    result.details["flow_run_url"] = run.get("url")
-    findings = result.details.get("findings", [])
-    out.emit(result.to_dict(), f"已受理 / accepted: 事项 {result.matter_id}，预审提示 {len(findings)} 条"
-             f" — {result.message}\n流程 / flow run: {run.get('url') or run.get('note')}")
-
-
-def _start_flow(matter_id: str) -> dict[str, str | None]:
-    from hefa.flows.rest import PrefectUnavailable, create_matter_run, ui_url
-    from hefa.review import steps
-    from hefa.review.db import read_session
-    from hefa.review.models import Matter
-    from hefa.review.rules import rules_for
-
-    with read_session() as s:
-        matter = s.get(Matter, matter_id)
-        assert matter is not None
-        flow_name = rules_for(matter.kind).flow_name
-        tags = ["hefa", matter.kind, matter.organ, matter.id]
-        title = matter.title
-    try:
-        run_id = create_matter_run(flow_name, matter_id, title, tags)
-    except PrefectUnavailable:
-        return {"id": None, "url": None,
-                "note": "流程服务未运行，hefa serve 启动后会自动建立流程 / hefa serve will start it"}
-    steps.attach_flow_run(matter_id, run_id)
-    return {"id": run_id, "url": ui_url(run_id)}
+    _perform("submit", _creds(as_, token, code), kind=kind, title=title, data=_read_file(file),
+             filename=file.name, organ=organ, flags=list(flag or ()), opened_on=opened_on)
 
 
 @app.command()
@@ -255,11 +222,9 @@ def revise(matter: MatterArg, file: Path, as_: AsOpt = None, token: TokenOpt = N
            code: CodeOpt = None, json_: JsonOpt = False) -> None:
     """提交修改稿（退回修改后） / submit a revised version."""
     out.set_json(json_)
-    from hefa.review import steps
-
     data = _read_file(file)
-    _step_done(_guard(steps.revise, _creds(as_, token, code), matter, data=data,
-                      filename=file.name))
+    _perform("revise", _creds(as_, token, code), matter_id=matter, data=data,
+                      filename=file.name)
 
 
 @app.command()
@@ -273,11 +238,9 @@ def participation(matter: MatterArg,
                   json_: JsonOpt = False) -> None:
     """记录公众参与/公开征求意见 / record public participation."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_participation, _creds(as_, token, code), matter,
+    _perform("participation", _creds(as_, token, code), matter_id=matter,
                       period_start=start, period_end=end, comment_count=comments,
-                      summary=summary, shortened_reason=shortened_reason))
+                      summary=summary, shortened_reason=shortened_reason)
 
 
 @app.command()
@@ -288,10 +251,8 @@ def experts(matter: MatterArg, experts: Annotated[str, typer.Option(help="论证
             json_: JsonOpt = False) -> None:
     """记录专家论证 / record expert argumentation."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_experts, _creds(as_, token, code), matter, experts=experts,
-                      summary=summary, held_on=held_on))
+    _perform("experts", _creds(as_, token, code), matter_id=matter, experts=experts,
+                      summary=summary, held_on=held_on)
 
 
 @app.command()
@@ -303,10 +264,8 @@ def hearing(matter: MatterArg, notified_on: Annotated[str, typer.Option(help="�
             json_: JsonOpt = False) -> None:
     """记录告知与听证（行政处罚） / record notice and hearing."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_hearing, _creds(as_, token, code), matter,
-                      notified_on=notified_on, hearing=hearing, held_on=held_on, summary=summary))
+    _perform("hearing", _creds(as_, token, code), matter_id=matter,
+                      notified_on=notified_on, hearing=hearing, held_on=held_on, summary=summary)
 
 
 @app.command()
@@ -317,10 +276,8 @@ def assess(matter: MatterArg, level: Annotated[str, typer.Option(help="low|mediu
            json_: JsonOpt = False) -> None:
     """记录风险评估 / record a risk assessment."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_assessment, _creds(as_, token, code), matter, level=level,
-                      controllable=controllable, summary=summary))
+    _perform("assessment", _creds(as_, token, code), matter_id=matter, level=level,
+                      controllable=controllable, summary=summary)
 
 
 @app.command()
@@ -332,10 +289,8 @@ def opinion(matter: MatterArg,
             json_: JsonOpt = False) -> None:
     """出具合法性审查意见 / record counsel's written opinion."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_opinion, _creds(as_, token, code), matter,
-                      conclusion=conclusion, reasons=reasons, version_sha256=version))
+    _perform("opinion", _creds(as_, token, code), matter_id=matter,
+                      conclusion=conclusion, reasons=reasons, version_sha256=version)
 
 
 @app.command()
@@ -353,12 +308,10 @@ def deliberate(matter: MatterArg,
                json_: JsonOpt = False) -> None:
     """记录集体讨论决定 / record the collective deliberation."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_deliberation, _creds(as_, token, code), matter,
+    _perform("deliberation", _creds(as_, token, code), matter_id=matter,
                       decision=decision, attendees=attendees, meeting_kind=meeting_kind,
                       meeting_date=date, presiding=presiding, dissent=dissent,
-                      head_spoke_last=head_spoke_last, urgent_reason=urgent_reason))
+                      head_spoke_last=head_spoke_last, urgent_reason=urgent_reason)
 
 
 @app.command()
@@ -368,10 +321,8 @@ def publish(matter: MatterArg, number: Annotated[str, typer.Option(help="文号�
             json_: JsonOpt = False) -> None:
     """签发公布 / 签订 / 作出决定 / record issuance."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_issuance, _creds(as_, token, code), matter, number=number,
-                      published_on=date))
+    _perform("issuance", _creds(as_, token, code), matter_id=matter, number=number,
+                      published_on=date)
 
 
 @app.command("file")
@@ -382,10 +333,8 @@ def file_(matter: MatterArg, filed_with: Annotated[str, typer.Option(help="备�
           json_: JsonOpt = False) -> None:
     """备案 / 归档 / record the filing."""
     out.set_json(json_)
-    from hefa.review import steps
-
-    _step_done(_guard(steps.record_filing, _creds(as_, token, code), matter,
-                      filed_with=filed_with, receipt=receipt, filed_on=date))
+    _perform("filing", _creds(as_, token, code), matter_id=matter,
+                      filed_with=filed_with, receipt=receipt, filed_on=date)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from hefa.review.config import settings
-from hefa.review.steps import Credentials
+
+from hefa.review.identity import Credentials
+from hefa.review.paths import hefa_home
 
 TOKEN_WARNING = ("警告：--token 会出现在进程列表和命令历史中，请改用 HEFA_TOKEN 或 hefa login"
                  " / warning: --token is visible to other users; use HEFA_TOKEN or hefa login")
 
 
 def login_file() -> Path:
-    return settings().home / "login.json"
+    return hefa_home() / "login.json"
 
 
 def saved_tokens() -> dict[str, str]:

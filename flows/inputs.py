@@ -15,10 +15,11 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from hefa.review import steps
-from hefa.review.rules import Step
 from prefect.input import RunInput
 from pydantic import Field
+
+from hefa.review import steps
+from hefa.review.rules import Step
 
 OFFICER = Field(title="办理人员姓名 / officer", description="在 hefa 中登记的姓名", max_length=64)
 CODE = Field(title="动态码 / one-time code",

@@ -16,11 +16,6 @@ import json
 import uuid
 from typing import Any
 
-from hefa.flows import describe
-from hefa.flows.inputs import FORMS, submit_form
-from hefa.review import documents_out, queries, steps
-from hefa.review.errors import Refused
-from hefa.review.rules import RULES, Kind, Step
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -28,6 +23,12 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input.actions import delete_flow_run_input, filter_flow_run_input
 from prefect.runtime import flow_run
 from pydantic import ValidationError
+
+from hefa.flows import describe
+from hefa.flows.inputs import FORMS, submit_form
+from hefa.review import documents_out, queries, steps
+from hefa.review.errors import Refused
+from hefa.review.rules import RULES, Kind, Step
 
 SUSPEND_TIMEOUT = 365 * 24 * 3600  # reviews take days; a year before Prefect gives up
 

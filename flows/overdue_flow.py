@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hefa.review.overdue import scan
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.events import emit_event
+
+from hefa.review.overdue import scan
 
 OVERDUE_CRON = "0 * * * *"  # hourly; new warnings are recorded once, so scanning often is harmless
 

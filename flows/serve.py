@@ -100,18 +100,23 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    from hefa.flows import reconcile
     from prefect import serve as prefect_serve
+
+    from hefa.flows import reconcile
+    from hefa.flows.desk import Desk
 
     built = deployments()
     reconciler = reconcile.Reconciler(reconcile_seconds)
+    desk = Desk()
     try:
         reconcile.reschedule_orphans()
         reconciler.start()
+        desk.start()
         print(f"hefa serve: Prefect UI {os.environ['PREFECT_API_URL'].removesuffix('/api')}", flush=True)
         prefect_serve(*built, print_starting_message=False)
     except KeyboardInterrupt:
         pass
     finally:
+        desk.stop()
         reconciler.stop()
         stop_process(server)

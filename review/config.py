@@ -16,10 +16,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def hefa_home() -> Path:
-    """The data directory: ``HEFA_HOME`` or ``~/.hefa``."""
-    return Path(os.environ.get("HEFA_HOME") or Path.home() / ".hefa").expanduser()
+from .paths import hefa_home
 
 
 class Settings(BaseSettings):

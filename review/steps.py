@@ -27,6 +27,7 @@ from .config import now, settings, today
 from .credentials import Authenticated, check_credentials, note_failure, note_success
 from .db import write_transaction
 from .errors import CredentialsRefused, HefaError, InvalidInput, NotFound, Refused
+from .identity import Credentials
 from .models import (
     Deliberation,
     DocumentVersion,
@@ -42,18 +43,6 @@ from .models import (
     RiskAssessment,
 )
 from .rules import Kind, Role, Step, rules_for
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Who acts: an officer's name and a token (CLI) or a one-time code (forms)."""
-
-    name: str
-    token: str | None = None
-    code: str | None = None
-
-    def __repr__(self) -> str:  # never print a secret
-        return f"Credentials(name={self.name!r})"
 
 
 @dataclass
@@ -646,3 +635,18 @@ def refuse_input(officer_name: str, action: str, matter_id: str, reason: str,
     """Audit an input refused before it reached a service (a malformed form input)."""
     _record_refusal(Credentials(officer_name or "?"), action, matter_id,
                     InvalidInput(reason), channel, {}, None)
+
+
+# Every step a person records, by the name the CLI and the desk use.
+SERVICES: dict[str, Callable[..., StepOutcome]] = {
+    "submit": submit,
+    "revise": revise,
+    "participation": record_participation,
+    "experts": record_experts,
+    "hearing": record_hearing,
+    "assessment": record_assessment,
+    "opinion": record_opinion,
+    "deliberation": record_deliberation,
+    "issuance": record_issuance,
+    "filing": record_filing,
+}

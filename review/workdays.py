@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import chinese_calendar
+
 from hefa.review.config import hefa_home
 
 __all__ = [

@@ -1,8 +1,9 @@
 """Alembic environment: hefa runs migrations programmatically (``review/db.py``)."""
 
 from alembic import context
-from hefa.review import models  # noqa: F401 - registers the tables
 from sqlmodel import SQLModel
+
+from hefa.review import models  # noqa: F401 - registers the tables
 
 target_metadata = SQLModel.metadata
 

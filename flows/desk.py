@@ -1,0 +1,95 @@
+"""The desk (办事窗口): a running ``hefa serve`` answers CLI steps on a local socket.
+
+A CLI process that had to import SQLAlchemy and the models would spend most of
+a second before it could answer; the desk has them loaded. The CLI sends one
+JSON line — the step's name, the officer's credentials and the arguments — over
+a Unix socket (``$HEFA_HOME/run/desk.sock``, mode 0600, so only the installation's
+own user can reach it) and gets the outcome back. The step itself is the very
+same ``review/`` service, in one transaction, with the same gate and audit as
+in-process; when no desk answers, the CLI runs the service itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socketserver
+import threading
+from typing import Any
+
+from hefa.flows import notify
+from hefa.review import steps
+from hefa.review.errors import HefaError
+from hefa.review.identity import Credentials
+from hefa.review.paths import desk_socket
+
+CONTEXT_VARIABLES = ("HEFA_DATABASE_URL", "HEFA_TODAY")
+
+
+def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Run one step service and what follows it; the answer as a dict."""
+    from hefa.review.workdays import CalendarError
+
+    if "data_b64" in kwargs:
+        kwargs = dict(kwargs)
+        kwargs["data"] = base64.b64decode(kwargs.pop("data_b64"))
+    service = steps.SERVICES.get(action)
+    if service is None:
+        return {"accepted": False, "reason": f"unknown step {action!r}", "code": "usage"}
+    try:
+        outcome = service(creds, **kwargs)
+    except HefaError as exc:
+        return {"accepted": False, "reason": str(exc), "code": getattr(exc, "code", type(exc).__name__)}
+    except CalendarError as exc:
+        return {"accepted": False, "reason": str(exc), "code": "calendar"}
+    notify.after_step(action, outcome)
+    return outcome.to_dict()
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        try:
+            request = json.loads(self.rfile.readline())
+            if not _same_installation(request.get("context") or {}):
+                answer = {"accepted": False, "reason": "desk serves another configuration",
+                          "code": "desk-mismatch"}
+            else:
+                creds = Credentials(**request["credentials"])
+                answer = perform(request["action"], creds, request.get("kwargs") or {})
+        except Exception as exc:  # a malformed request must not stop the desk
+            answer = {"accepted": False, "reason": f"desk error: {exc}", "code": "desk"}
+        self.wfile.write(json.dumps(answer, ensure_ascii=False, default=str).encode() + b"\n")
+
+
+def _same_installation(context: dict[str, Any]) -> bool:
+    """The CLI's database and clock are the desk's (else the CLI works in-process)."""
+    return all((os.environ.get(name) or None) == (context.get(name) or None) for name in CONTEXT_VARIABLES)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+class Desk:
+    """The socket server, run in a thread of ``hefa serve``."""
+
+    def __init__(self) -> None:
+        path = desk_socket()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        path.unlink(missing_ok=True)
+        old = os.umask(0o177)
+        try:
+            self.server = _Server(str(path), _Handler)
+        finally:
+            os.umask(old)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="hefa-desk", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        desk_socket().unlink(missing_ok=True)
