@@ -499,6 +499,15 @@ def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听
     run_serve(host=host, poll_seconds=poll)
 
 
+@app.command()
+def demo(keep: Annotated[bool, typer.Option("--keep", help="结束后保持服务运行，便于在 Prefect UI 中查看")] = False,
+         home: Annotated[Path | None, typer.Option(help="演示数据目录（默认 ~/.hefa-demo，每次清空）")] = None) -> None:
+    """演示：五类事项各走完整流程（含被拒绝的越权尝试和退回修改） / the walk-through."""
+    from hefa.flows.demo import run_demo
+
+    raise typer.Exit(run_demo(keep=keep, home=home))
+
+
 def run() -> None:
     """Entry point of the ``hefa`` console script."""
     app()

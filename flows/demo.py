@@ -1,0 +1,297 @@
+"""``hefa demo``: one matter of every kind through its whole pipeline, on a real Prefect.
+
+It starts ``hefa serve`` (its own Prefect server on a free port, data under a
+fresh demo folder), enrols demo officers, and drives five matters at once from
+the bundled sample documents. Along the way: a refused bypass (deliberation
+before any opinion), an ``unlawful`` → revise → ``lawful`` loop, a wrong
+one-time code refused through the Prefect form, and one opinion given through
+the form exactly as the UI sends it. It prints every trail and the UI address.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
+ORGAN = "河东镇人民政府"
+STAFF = [("zhang", "drafter"), ("li", "counsel"), ("wang", "assessor"), ("zhao", "secretary"),
+         ("chen", "head"), ("sun", "filing_officer")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Demo:
+    def __init__(self, home: Path, say: Callable[[str], None] = print) -> None:
+        self.home = home
+        self.say = say
+        self.lock = threading.Lock()
+        self.creds: dict[str, Any] = {}
+        self.secrets: dict[str, str] = {}
+        self.serve: subprocess.Popen[bytes] | None = None
+        self.failures: list[str] = []
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def start(self) -> str:
+        if self.home.exists():
+            shutil.rmtree(self.home)
+        self.home.mkdir(parents=True)
+        port = _free_port()
+        env = {"HEFA_HOME": str(self.home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+               "PREFECT_HOME": str(self.home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+        os.environ.update(env)
+        os.environ.pop("HEFA_DATABASE_URL", None)
+        os.environ.pop("HEFA_TODAY", None)
+        from hefa.review.config import reset_settings
+
+        reset_settings()
+        hefa = str(Path(sys.executable).parent / "hefa")
+        log = (self.home / "serve.log").open("ab")
+        self.say(f"启动 hefa serve（Prefect 服务器 127.0.0.1:{port}，数据目录 {self.home}）…")
+        self.serve = subprocess.Popen([hefa, "serve"], env=os.environ.copy(), stdout=log,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      start_new_session=True)
+        self._wait_for_deployments()
+        self._enrol()
+        return env["PREFECT_API_URL"].removesuffix("/api")
+
+    def _wait_for_deployments(self, timeout: float = 180.0) -> None:
+        from hefa.flows import rest
+        from hefa.review.rules import RULES
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.serve is not None
+            if self.serve.poll() is not None:
+                raise RuntimeError(f"hefa serve 退出，见 {self.home / 'serve.log'}")
+            try:
+                if all(rest.deployment_id(table.flow_name) for table in RULES.values()):
+                    return
+            except rest.PrefectUnavailable:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("审查流程未能在时限内部署 / deployments did not appear")
+
+    def _enrol(self) -> None:
+        from hefa.review import officers
+        from hefa.review.credentials import installation_key
+        from hefa.review.identity import Credentials
+
+        installation_key(create=True)
+        admin = officers.bootstrap_admin("admin", ORGAN)
+        assert admin is not None
+        self.creds["admin"] = Credentials("admin", token=admin.token)
+        for name, role in STAFF:
+            enrolment = officers.add_officer(self.creds["admin"], name, role, ORGAN)
+            self.creds[name] = Credentials(name, token=enrolment.token)
+            self.secrets[name] = enrolment.totp_secret
+        self.say("已登记演示人员 / demo officers: " + "、".join(f"{n}（{r}）" for n, r in STAFF))
+
+    def stop(self) -> None:
+        from hefa.flows.serve import stop_process
+
+        stop_process(self.serve)
+
+    # --- acting -----------------------------------------------------------------------------
+
+    def act(self, matter: str, who: str, action: str, **kwargs: Any) -> dict[str, Any]:
+        from hefa.flows.desk import perform
+
+        answer = perform(action, self.creds[who], {"matter_id": matter, **kwargs} if matter else kwargs)
+        verdict = "接受" if answer.get("accepted") else "拒绝"
+        detail = answer.get("message") if answer.get("accepted") else answer.get("reason")
+        self.say(f"  {matter or answer.get('matter')} {who:<6} {action:<13} {verdict}：{detail}")
+        return answer
+
+    def wait_for_flow(self, matter: str, timeout: float = 90.0) -> None:
+        """Until the matter's flow run has caught up and waits at the matter's current stage."""
+        from hefa.flows import rest
+        from hefa.review.queries import status_of, wait_label
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            view = status_of(matter)
+            run = rest.read_run(view["flow_run_id"]) if view["flow_run_id"] else None
+            state = (run or {}).get("state") or {}
+            if view["status"] != "open" and state.get("type") == "COMPLETED":
+                return
+            key = (state.get("state_details") or {}).get("pause_key") or ""
+            if state.get("type") == "PAUSED" and key.rsplit("-", 1)[0] == wait_label(view):
+                return
+            time.sleep(0.2)
+        self.failures.append(f"{matter}: 流程未在 {timeout:.0f} 秒内跟上 / flow did not catch up")
+
+    def form(self, matter: str, who: str, fields: dict[str, Any], *, code: str | None = None) -> None:
+        """Resume the run exactly as the Prefect UI's form does (officer + one-time code)."""
+        import pyotp
+        from prefect.flow_runs import resume_flow_run
+
+        from hefa.review.queries import status_of
+
+        run_id = status_of(matter)["flow_run_id"]
+        code = code or pyotp.TOTP(self.secrets[who]).now()
+        resume_flow_run(run_id, run_input={"officer": who, "code": code, **fields})
+        shown = "错误动态码" if code == "000000" else "动态码"
+        self.say(f"  {matter} {who:<6} 通过 Prefect 表单提交（{shown}）")
+
+    def submit(self, sample: str, kind: str, title: str, flags: tuple[str, ...] = ()) -> str:
+        data = (SAMPLES / sample).read_bytes()
+        answer = self.act("", "zhang", "submit", kind=kind, title=title, data=data, filename=sample,
+                          flags=list(flags))
+        return str(answer["matter"])
+
+
+# --- the five scenarios ----------------------------------------------------------------------
+
+def _normative(d: Demo) -> None:
+    m = d.submit("normative_agritourism_draft.docx", "normative-document", "关于促进乡村旅游发展的若干措施")
+    d.wait_for_flow(m)
+    d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen")
+    d.act(m, "li", "opinion", conclusion="unlawful",
+          reasons="第一条设定罚款、第三条增设许可、第五条设定扣押，违反国办发〔2018〕37号，不得提交审议。")
+    d.wait_for_flow(m)
+    d.act(m, "zhang", "revise", data=(SAMPLES / "normative_clean.docx").read_bytes(),
+          filename="normative_clean.docx")
+    d.wait_for_flow(m)
+    d.form(m, "li", {"conclusion": "合法，同意提交审议 (lawful)", "reasons": "x"}, code="000000")
+    d.wait_for_flow(m)
+    time.sleep(0.5)
+    d.form(m, "li", {"conclusion": "合法，同意提交审议 (lawful)",
+                     "reasons": "修改稿已删除罚款、许可、扣押等条款，主体、权限、内容、程序合法。"})
+    d.wait_for_flow(m)
+    _finish(d, m, number=f"河政规〔{dt.date.today().year}〕1号", deliberate=True)
+
+
+def _major(d: Demo) -> None:
+    m = d.submit("major_decision_market_renovation.docx", "major-decision", "农贸市场改造提升方案",
+                 flags=("specialised",))
+    today = dt.date.today()
+    d.wait_for_flow(m)
+    d.act(m, "zhang", "participation", period_start=(today - dt.timedelta(days=40)).isoformat(),
+          period_end=(today - dt.timedelta(days=5)).isoformat(), comment_count=23,
+          summary="收到意见23条，采纳15条，未采纳的已说明理由。")
+    d.wait_for_flow(m)
+    d.act(m, "zhang", "experts", experts="刘教授,王工程师,赵律师", summary="方案技术可行，建议分期实施。")
+    d.wait_for_flow(m)
+    d.act(m, "wang", "assessment", level="medium", controllable="yes", summary="商户安置风险中等，措施到位后可控。")
+    d.wait_for_flow(m)
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="决策程序完备，内容合法。")
+    d.wait_for_flow(m)
+    d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li,wang", presiding="chen",
+          dissent="王某认为应延后施工期。", urgent_reason="汛期前须完成排水改造，经主要负责人批准紧急审议")
+    d.wait_for_flow(m)
+    _finish(d, m, number="河政决〔2026〕1号", deliberate=False)
+
+
+def _contract(d: Demo) -> None:
+    m = d.submit("contract_comprehensive_center.docx", "contract", "综合服务中心建设施工合同", flags=("major",))
+    d.wait_for_flow(m)
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="合同主体适格，条款合法，违约责任明确。")
+    d.wait_for_flow(m)
+    _finish(d, m, number="河合〔2026〕7号", deliberate=True)
+
+
+def _penalty(d: Demo) -> None:
+    m = d.submit("penalty_decision_draft.docx", "administrative-penalty", "某餐馆违规经营处罚决定")
+    d.wait_for_flow(m)
+    d.act(m, "zhang", "hearing", notified_on=dt.date.today().isoformat(), hearing="waived",
+          summary="当事人书面放弃听证。")
+    d.wait_for_flow(m)
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="事实清楚，证据确凿，适用法律正确，程序合法。")
+    d.wait_for_flow(m)
+    _finish(d, m, number="河罚决〔2026〕12号", deliberate=False)
+
+
+def _licence(d: Demo) -> None:
+    m = d.submit("licence_decision_draft.docx", "administrative-licence", "临时占用道路许可决定")
+    d.wait_for_flow(m)
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="申请材料齐全，符合法定条件。")
+    d.wait_for_flow(m)
+    _finish(d, m, number="河许〔2026〕3号", deliberate=False)
+
+
+def _finish(d: Demo, m: str, *, number: str, deliberate: bool) -> None:
+    from hefa.review.queries import status_of
+
+    if deliberate:
+        d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen")
+        d.wait_for_flow(m)
+    signer = "chen" if status_of(m)["waiting_role"] == "head" else "zhao"
+    d.act(m, signer, "issuance", number=number)
+    d.wait_for_flow(m)
+    d.act(m, "sun", "filing", filed_with="县人民政府", receipt=f"备{number[-4:]}")
+    d.wait_for_flow(m)
+
+
+def run_demo(*, keep: bool = False, home: Path | None = None) -> int:
+    """Run the demo; returns a process exit code (0 when every matter closed and the chain verifies)."""
+    demo = Demo(home or Path.home() / ".hefa-demo")
+    try:
+        ui = demo.start()
+        scenarios = [_normative, _major, _contract, _penalty, _licence]
+        threads = [threading.Thread(target=_guarded, args=(demo, s)) for s in scenarios]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return _report(demo, ui, keep)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if not keep:
+            demo.stop()
+
+
+def _guarded(demo: Demo, scenario: Callable[[Demo], None]) -> None:
+    try:
+        scenario(demo)
+    except Exception as exc:
+        demo.failures.append(f"{scenario.__name__}: {type(exc).__name__}: {exc}")
+
+
+def _report(demo: Demo, ui: str, keep: bool) -> int:
+    from hefa.review import audit
+    from hefa.review.db import read_session
+    from hefa.review.queries import list_matters, status_of, trail_of
+
+    say = demo.say
+    with read_session() as session:
+        matters = list_matters(session)
+        chain = audit.verify(session)
+    for row in reversed(matters):
+        view = status_of(row["id"])
+        say(f"\n{row['id']} {view['title']}（{view['kind_zh']}）— {view['stage_zh']}")
+        for e in trail_of(row["id"]):
+            outcome = {"accepted": "接受", "refused": "拒绝", "system": "系统"}.get(e["outcome"], e["outcome"])
+            say(f"  {e['seq']:>4} {e['officer'] or '系统':<6} {e['action']:<13} {outcome} {e['reason'][:60]}")
+        if view["flow_run_id"]:
+            say(f"  Prefect: {ui}/runs/flow-run/{view['flow_run_id']}")
+    closed = sum(1 for r in matters if r["status"] == "closed")
+    say(f"\n审计链完整 / chain verifies: {chain.count} 个事件，链头 {chain.head}")
+    say(f"办结 {closed}/{len(matters)} 个事项；Prefect UI: {ui}（Artifacts 页可查每个事项的审计记录）")
+    for failure in demo.failures:
+        say(f"失败 / failed: {failure}")
+    if keep:
+        say(f"服务保持运行（数据在 {demo.home}），按 Ctrl-C 结束 / Ctrl-C to stop")
+        try:
+            while demo.serve and demo.serve.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            demo.stop()
+    ok = not demo.failures and closed == len(matters) == 5
+    return 0 if ok else 1
