@@ -1,0 +1,61 @@
+"""The scheduled overdue scan on a real Prefect server: events once, an artifact for the filing officer."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from hefa.review import steps
+from tests.conftest import CLEAN, Office, Served, reset_caches
+
+pytestmark = pytest.mark.prefect
+
+
+def _post(api: str, path: str, body: dict) -> object:
+    request = urllib.request.Request(api + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_scan_twice_emits_each_warning_once(served: Served, sqlite_office: Office,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    api = served.env["PREFECT_API_URL"]
+    monkeypatch.setenv("PREFECT_API_URL", api)
+    monkeypatch.setenv("HEFA_TODAY", "2026-03-02")
+    reset_caches()
+    matter = steps.submit(sqlite_office["zhang"], kind="normative-document", title="逾期未备案", data=CLEAN,
+                          filename="d.docx").matter_id
+    steps.record_opinion(sqlite_office["li"], matter, conclusion="lawful", reasons="合法")
+    steps.record_deliberation(sqlite_office["zhao"], matter, decision="approve", attendees="chen,zhao")
+    steps.record_issuance(sqlite_office["zhao"], matter, number="河政规〔2026〕9号")
+    monkeypatch.setenv("HEFA_TODAY", "2026-04-02")
+    reset_caches()
+
+    from hefa.flows.overdue_flow import overdue_scan
+
+    first = overdue_scan()
+    second = overdue_scan()
+    assert first["new"] >= 1 and second["new"] == 0
+
+    resource = f"hefa.matter.{matter}"
+    events: list = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page = _post(api, "/events/filter", {"filter": {"event": {"name": ["hefa.matter.overdue"]},
+                                                        "resource": {"id": [resource]}}, "limit": 50})
+        events = page["events"]  # type: ignore[index]
+        if events:
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # a second event, if any, would have arrived by now
+    page = _post(api, "/events/filter", {"filter": {"event": {"name": ["hefa.matter.overdue"]},
+                                                    "resource": {"id": [resource]}}, "limit": 50})
+    events = page["events"]  # type: ignore[index]
+    assert len(events) == 1 and events[0]["payload"]["stage"] == "filing"
+
+    artifacts = _post(api, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": ["overdue"]}}})
+    assert artifacts and matter in json.dumps(artifacts, ensure_ascii=False)  # type: ignore[arg-type]
