@@ -492,11 +492,13 @@ def overdue(json_: JsonOpt = False) -> None:
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听地址（默认 127.0.0.1）")] = None,
-          poll: Annotated[float, typer.Option(help="轮询间隔（秒）")] = 1.0) -> None:
+          poll: Annotated[float, typer.Option(help="轮询间隔（秒）")] = 1.0,
+          pool: Annotated[str | None, typer.Option(
+              help="扩展部署：把流程部署到该工作池，由 prefect worker 运行 / deploy to a work pool")] = None) -> None:
     """启动 Prefect 服务器（如未运行）并运行全部审查流程 / run the review flows."""
     from hefa.flows.serve import serve as run_serve
 
-    run_serve(host=host, poll_seconds=poll)
+    run_serve(host=host, poll_seconds=poll, pool=pool)
 
 
 @app.command()

@@ -91,8 +91,40 @@ def deployments():  # type: ignore[no-untyped-def]
     return built
 
 
-def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_seconds: float = 2.0) -> None:
-    """Run until Ctrl-C or SIGTERM; stop everything that was started here."""
+def deploy_to_pool(pool: str) -> list[str]:
+    """Scale-out: deploy every review flow to a work pool (created if missing), from this
+    installation's source folder; ``prefect worker start --pool POOL`` processes run them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    from hefa.flows.matter_flows import MATTER_FLOWS
+    from hefa.flows.overdue_flow import OVERDUE_CRON, overdue_scan
+    from hefa.flows.rest import DEPLOYMENT_NAME
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        except ObjectAlreadyExists:
+            pass
+    root = Path(__file__).resolve().parents[1]
+    ids = []
+    for flow_obj in [*MATTER_FLOWS.values(), overdue_scan]:
+        module = Path(flow_obj.fn.__code__.co_filename).resolve().relative_to(root)
+        remote = flow_obj.from_source(source=str(root), entrypoint=f"{module}:{flow_obj.fn.__name__}")
+        cron = OVERDUE_CRON if flow_obj is overdue_scan else None
+        ids.append(str(remote.deploy(name=DEPLOYMENT_NAME, work_pool_name=pool, tags=["hefa"], cron=cron,
+                                     build=False, push=False, print_next_steps=False)))
+    return ids
+
+
+def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_seconds: float = 2.0,
+          pool: str | None = None) -> None:
+    """Run until Ctrl-C or SIGTERM; stop everything that was started here.
+
+    With ``pool``, flows are not run here: they are deployed to the work pool for
+    ``prefect worker`` processes, and this process keeps the desk and the reconciler.
+    """
     prefect_environment(poll_seconds)
     server = start_server(host)
 
@@ -105,15 +137,22 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     from hefa.flows import reconcile
     from hefa.flows.desk import Desk
 
-    built = deployments()
+    built = None if pool else deployments()
     reconciler = reconcile.Reconciler(reconcile_seconds)
     desk = Desk()
     try:
-        reconcile.reschedule_orphans()
+        if pool:
+            deploy_to_pool(pool)
+        else:
+            reconcile.reschedule_orphans()
         reconciler.start()
         desk.start()
         print(f"hefa serve: Prefect UI {os.environ['PREFECT_API_URL'].removesuffix('/api')}", flush=True)
-        prefect_serve(*built, print_starting_message=False)
+        if built is not None:
+            prefect_serve(*built, print_starting_message=False)
+        else:
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
