@@ -337,6 +337,24 @@ def file_(matter: MatterArg, filed_with: Annotated[str, typer.Option(help="备�
                       filed_with=filed_with, receipt=receipt, filed_on=date)
 
 
+@app.command()
+def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天数（行政许可最多10日）")],
+           reason: Annotated[str, typer.Option(help="延长理由")],
+           as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None, json_: JsonOpt = False) -> None:
+    """经行政首长批准延长办理期限（一次） / the head approves one deadline extension."""
+    out.set_json(json_)
+    _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason)
+
+
+@app.command()
+def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天数（行政许可最多10日）")],
+           reason: Annotated[str, typer.Option(help="延长理由")],
+           as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None, json_: JsonOpt = False) -> None:
+    """经行政首长批准延长办理期限（一次） / the head approves one deadline extension."""
+    out.set_json(json_)
+    _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason)
+
+
 # --- reading -------------------------------------------------------------------------------
 
 @app.command()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from .rules import DECIDING_STEPS, ROLE_ZH, KindRules, Role, StageRule, Step
 
 REVISE = "revise"  # 退回修改 / 修改文稿: not a stage, allowed until issuance
+EXTEND = "extend"  # 延长期限: the head approves one extension of a decision deadline
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class MatterSnapshot:
     opinions: tuple[VersionRecord, ...] = ()
     assessments: tuple[VersionRecord, ...] = ()
     deliberations: tuple[VersionRecord, ...] = ()
+    extended: bool = False  # a head-approved extension is on record
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def check(
     current = progress(snapshot)
     if step == REVISE:
         return _check_revise(snapshot, actor, current)
+    if step == EXTEND:
+        return _check_extend(snapshot, actor)
     step = Step(step)
     stage = snapshot.kind_rules.stage(step)
     if stage is None or stage not in current.applicable:
@@ -231,4 +235,18 @@ def _check_revise(snapshot: MatterSnapshot, actor: Actor, current: Progress) -> 
         )
     if Step.ISSUANCE in snapshot.done:
         return Verdict.refuse("issued", "文件已签发公布，不得再修改 / already issued")
+    return Verdict.ok()
+
+
+def _check_extend(snapshot: MatterSnapshot, actor: Actor) -> Verdict:
+    role = _role_check(actor, Role.HEAD)
+    if not role.accepted:
+        return role
+    if not any(limit.extension_setting for stage in snapshot.kind_rules.stages for limit in stage.limits):
+        return Verdict.refuse("not-applicable",
+                              f"{snapshot.kind_rules.name_zh}的期限不可延长 / no extendable time limit")
+    if Step.ISSUANCE in snapshot.done:
+        return Verdict.refuse("issued", "已作出决定，无需延长期限 / already decided")
+    if snapshot.extended:
+        return Verdict.refuse("already-extended", "期限已经延长过一次，不得再延长 / already extended once")
     return Verdict.ok()

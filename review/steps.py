@@ -29,6 +29,7 @@ from .db import write_transaction
 from .errors import CredentialsRefused, HefaError, InvalidInput, NotFound, Refused
 from .identity import Credentials
 from .models import (
+    DeadlineExtension,
     Deliberation,
     DocumentVersion,
     ExpertArgumentation,
@@ -155,6 +156,7 @@ def snapshot(session: Session, matter: Matter) -> gate.MatterSnapshot:
             for a in _records(session, RiskAssessment, matter.id)),
         deliberations=tuple(gate.VersionRecord(d.version_id, d.decision)
                             for d in _records(session, Deliberation, matter.id)),
+        extended=matter.extension_days > 0,
     )
 
 
@@ -637,6 +639,25 @@ def refuse_input(officer_name: str, action: str, matter_id: str, reason: str,
                     InvalidInput(reason), channel, {}, None)
 
 
+def extend_deadline(creds: Credentials, matter_id: str, *, days: int | str, reason: str,
+                    channel: str = "cli") -> StepOutcome:
+    """延长办理期限 (行政许可法 art. 42): once, by at most the configured days, approved by the head."""
+    payload = {"days": days, "reason": reason}
+
+    def apply(session: Session, matter: Matter, officer: Officer) -> tuple[dict[str, Any], str]:
+        maximum = settings().licence_extension_days
+        extra = v.count(days, "延长天数", maximum=maximum)
+        if extra < 1:
+            raise InvalidInput(f"延长天数须为 1–{maximum} / days must be 1–{maximum}")
+        session.add(DeadlineExtension(matter_id=matter.id, days=extra,
+                                      reason=v.text(reason, "延长理由", max_len=1000),
+                                      officer_id=officer.id or 0, recorded_at=now()))
+        matter.extension_days = extra
+        return {"days": extra}, _current_version(session, matter).sha256
+
+    return _step("extension", gate.EXTEND, creds, matter_id, payload, apply, channel=channel)
+
+
 # Every step a person records, by the name the CLI and the desk use.
 SERVICES: dict[str, Callable[..., StepOutcome]] = {
     "submit": submit,
@@ -649,4 +670,5 @@ SERVICES: dict[str, Callable[..., StepOutcome]] = {
     "deliberation": record_deliberation,
     "issuance": record_issuance,
     "filing": record_filing,
+    "extension": extend_deadline,
 }

@@ -88,3 +88,24 @@ def test_licence_decision_clock_runs_from_acceptance(office: Office, monkeypatch
     # 20 working days (《行政许可法》 arts. 42 and 82); 端午 2026-06-19 is a holiday
     assert clocks["issuance"]["due_on"] == "2026-06-30"
     assert dt.date.fromisoformat(clocks["issuance"]["due_on"]).weekday() < 5
+
+
+def test_licence_extension_needs_the_head_and_happens_once(office: Office,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from hefa.review.errors import Refused
+
+    on("2026-06-01", monkeypatch)
+    matter = steps.submit(office["zhang"], kind="administrative-licence", title="延期许可", data=CLEAN,
+                          filename="d.docx").matter_id
+    with pytest.raises(Refused) as refused:
+        steps.extend_deadline(office["li"], matter, days=10, reason="需现场核查")
+    assert refused.value.code == "wrong-role"
+    steps.extend_deadline(office["chen"], matter, days=10, reason="需现场核查")
+    clocks = {c["stage"]: c for c in _status(matter)["clocks"]}
+    assert clocks["issuance"]["due_on"] == "2026-07-14"  # 20 + 10 working days
+    with pytest.raises(Refused) as again:
+        steps.extend_deadline(office["chen"], matter, days=5, reason="再延")
+    assert again.value.code == "already-extended"
+    with read_session() as session:
+        actions = [(e["action"], e["outcome"]) for e in queries.trail(session, matter)]
+    assert actions.count(("extension", "refused")) == 2 and ("extension", "accepted") in actions
