@@ -346,15 +346,6 @@ def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天�
     _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason)
 
 
-@app.command()
-def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天数（行政许可最多10日）")],
-           reason: Annotated[str, typer.Option(help="延长理由")],
-           as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None, json_: JsonOpt = False) -> None:
-    """经行政首长批准延长办理期限（一次） / the head approves one deadline extension."""
-    out.set_json(json_)
-    _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason)
-
-
 # --- reading -------------------------------------------------------------------------------
 
 @app.command()
