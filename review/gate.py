@@ -45,6 +45,7 @@ class MatterSnapshot:
     assessments: tuple[VersionRecord, ...] = ()
     deliberations: tuple[VersionRecord, ...] = ()
     extended: bool = False  # a head-approved extension is on record
+    uploader_ids: frozenset[int] = frozenset()  # everyone who uploaded a version: co-drafters
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,8 @@ def check(
     role = _role_check(actor, stage.role)
     if not role.accepted:
         return role
-    if stage.drafter_excluded and actor.officer_id == snapshot.drafter_id:
+    if stage.drafter_excluded and (actor.officer_id == snapshot.drafter_id
+                                   or actor.officer_id in snapshot.uploader_ids):
         return Verdict.refuse(
             "separation-of-duties",
             f"起草人不得办理本事项的“{stage.name_zh}” / the drafter may not perform this step",

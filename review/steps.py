@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlmodel import Session
 
 from . import audit, gate, storage
@@ -157,6 +157,8 @@ def snapshot(session: Session, matter: Matter) -> gate.MatterSnapshot:
         deliberations=tuple(gate.VersionRecord(d.version_id, d.decision)
                             for d in _records(session, Deliberation, matter.id)),
         extended=matter.extension_days > 0,
+        uploader_ids=frozenset(session.scalars(select(DocumentVersion.uploader_id)
+                                               .where(DocumentVersion.matter_id == matter.id))),
     )
 
 
@@ -307,10 +309,11 @@ def _add_version(session: Session, matter: Matter, officer: Officer, data: bytes
 
 
 def _next_matter_id(session: Session) -> str:
+    """The next readable id of this year: 2026-0001 … 2026-9999, 2026-10000 …"""
     year = today().year
-    last = session.scalar(select(func.max(Matter.id)).where(Matter.id.like(f"{year}-%")))  # type: ignore[attr-defined]
-    number = int(last.split("-")[1]) + 1 if last else 1
-    return f"{year}-{number:04d}"
+    last = session.scalar(select(func.max(cast(func.substr(Matter.id, 6), Integer)))
+                          .where(Matter.id.like(f"{year}-%")))  # type: ignore[attr-defined]
+    return f"{year}-{(last or 0) + 1:04d}"
 
 
 def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: str,
@@ -382,6 +385,7 @@ def revise(creds: Credentials, matter_id: str, *, data: bytes, filename: str,
 
     def apply(session: Session, matter: Matter, officer: Officer) -> tuple[dict[str, Any], str]:
         version = _add_version(session, matter, officer, data, filename, findings, created)
+        matter.review_since = None  # the revised draft goes to counsel anew: the review clock restarts
         return {"version": version.number, "sha256": version.sha256,
                 "findings": len(findings)}, version.sha256
 
