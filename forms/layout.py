@@ -40,8 +40,9 @@ from docx.shared import Mm, Twips
 from docx.styles.style import ParagraphStyle
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
-from hefa.forms.markup import Block, Kind
 from lxml import etree
+
+from hefa.forms.markup import Block, Kind
 
 # Paper and margins (GB/T 9704-2012 §5.2.1, §5.2.2), in millimetres.
 PAGE_WIDTH_MM: Final = 210

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 import docx
 import jinja2
+
 from hefa.forms import layout
 from hefa.forms.markup import Kind, MarkupError, parse, protect
 

@@ -141,7 +141,8 @@ def verify(session: Session, anchors: Iterable[ChainHead] = ()) -> VerifyResult:
     wanted = {a.seq: a.hash for a in anchors}
     forged = session.connection().execute(text("SELECT min(seq) FROM auditevent WHERE seq < 1")).scalar()
     if forged is not None:
-        raise ChainBroken(f"审计链被篡改：出现第 {forged} 号事件（序号应从 1 开始） / event {forged} precedes the chain")
+        raise ChainBroken(f"审计链被篡改：出现第 {forged} 号事件（序号应从 1 开始）"
+                          f" / event {forged} precedes the chain")
     previous = GENESIS
     expected_seq = 1
     count = 0

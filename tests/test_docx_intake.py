@@ -9,6 +9,7 @@ from pathlib import Path
 import docx
 import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+
 from hefa.review.docx_intake import (
     OLE_MAGIC,
     InvalidDocument,

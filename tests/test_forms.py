@@ -20,6 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt
 from docx.styles.style import ParagraphStyle
 from docx.text.paragraph import Paragraph
+
 from hefa.forms import layout
 from hefa.forms.markup import MarkupError, parse
 from hefa.forms.render import (

@@ -11,6 +11,7 @@ from types import ModuleType
 
 import docx
 import pytest
+
 from hefa.review.docx_intake import extract_document
 from hefa.review.prescreen import (
     CATEGORIES,

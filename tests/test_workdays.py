@@ -16,6 +16,7 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
+
 from hefa.review import workdays as wd
 from hefa.review.config import reset_settings
 from hefa.review.workdays import (
