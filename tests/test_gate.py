@@ -136,6 +136,15 @@ def test_counsel_may_not_review_a_version_they_uploaded(office: Office) -> None:
     assert opinion(office, matter, who="li").stage == "deliberation"
 
 
+def test_a_co_drafter_may_not_review_a_later_version_either(office: Office) -> None:
+    office.creds["wu"] = add_drafter_counsel(office)
+    matter = submit(office, who="zhang")
+    revise(office, matter, who="wu")  # wu uploads version 2
+    revise(office, matter, who="zhou")  # another drafter uploads version 3
+    refused(lambda: opinion(office, matter, who="wu"), "separation-of-duties")
+    assert opinion(office, matter, who="li").stage == "deliberation"
+
+
 def test_after_an_unlawful_opinion_nothing_deciding_is_accepted(office: Office) -> None:
     matter = submit(office, data=WITH_FINE)
     outcome = opinion(office, matter, conclusion="unlawful")
