@@ -34,10 +34,12 @@ _HASHED_FIELDS = (
 )
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: the form that is hashed."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str)
+    return _CANONICAL.encode(value)
 
 
 def _sha256(data: str) -> str:
@@ -47,6 +49,11 @@ def _sha256(data: str) -> str:
 def event_hash(fields: dict[str, Any]) -> str:
     """The hash of one event, from its fields (all but ``hash`` and ``payload``)."""
     return _sha256(canonical_json([fields[name] for name in _HASHED_FIELDS]))
+
+
+def _row_hash(row: tuple[Any, ...]) -> str:
+    """``event_hash`` of a row read as a tuple in ``_COLUMNS`` order."""
+    return _sha256(_CANONICAL.encode(list(row[:_N_HASHED])))
 
 
 @dataclass(frozen=True)
@@ -118,21 +125,28 @@ class VerifyResult:
 
 
 _COLUMNS = ", ".join((*_HASHED_FIELDS, "payload", "hash"))
+_N_HASHED = len(_HASHED_FIELDS)
+_SEQ, _PREV, _DIGEST, _PAYLOAD, _HASH = 0, _N_HASHED - 1, _N_HASHED - 2, _N_HASHED, _N_HASHED + 1
 
 
-def _stream(session: Session, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every event in order, fetched in bounded batches (keyset pagination)."""
-    after = 0
-    conn = session.connection()
-    while True:
-        rows = conn.execute(
-            text(f"SELECT {_COLUMNS} FROM auditevent WHERE seq > :after ORDER BY seq LIMIT :n"),
-            {"after": after, "n": batch},
-        ).mappings().all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1]["seq"]
+def _stream(session: Session, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """Every event in order, as plain tuples, in bounded batches: a server-side cursor
+    on PostgreSQL, SQLite's lazy cursor otherwise (never the whole table in memory)."""
+    connection = session.connection()
+    dbapi = connection.connection.dbapi_connection
+    assert dbapi is not None
+    query = f"SELECT {_COLUMNS} FROM auditevent ORDER BY seq"
+    if connection.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name="hefa_verify")  # type: ignore[call-arg]
+        cursor.itersize = batch
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(query)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def verify(session: Session, anchors: Iterable[ChainHead] = ()) -> VerifyResult:
@@ -147,30 +161,32 @@ def verify(session: Session, anchors: Iterable[ChainHead] = ()) -> VerifyResult:
     expected_seq = 1
     count = 0
     last = ChainHead(0, GENESIS)
+    seq = 0
     for row in _stream(session):
-        seq = row["seq"]
+        seq = row[_SEQ]
         if seq != expected_seq:
             raise ChainBroken(f"审计链断裂：缺少第 {expected_seq} 号事件 / event {expected_seq} is missing")
-        if row["prev_hash"] != previous:
+        if row[_PREV] != previous:
             raise ChainBroken(
                 f"审计链断裂：第 {seq} 号事件的前序哈希不符 / event {seq}: prev_hash does not match"
             )
-        if _sha256(row["payload"]) != row["payload_digest"]:
+        if _sha256(row[_PAYLOAD]) != row[_DIGEST]:
             raise ChainBroken(
                 f"审计链被篡改：第 {seq} 号事件的内容摘要不符 / event {seq}: payload was altered"
             )
-        if event_hash(dict(row)) != row["hash"]:
+        if _row_hash(row) != row[_HASH]:
             raise ChainBroken(
                 f"审计链被篡改：第 {seq} 号事件的哈希不符 / event {seq}: hash does not match its fields"
             )
-        if seq in wanted and wanted[seq] != row["hash"]:
+        if seq in wanted and wanted[seq] != row[_HASH]:
             raise ChainBroken(
                 f"审计链与锚点不符：第 {seq} 号事件已被改写 / event {seq} differs from anchor {seq}:{wanted[seq]}"
             )
-        previous = row["hash"]
-        last = ChainHead(seq, row["hash"])
+        previous = row[_HASH]
         expected_seq += 1
         count += 1
+    if count:
+        last = ChainHead(seq, previous)
     missing = sorted(s for s in wanted if s > last.seq)
     if missing:
         raise ChainBroken(
