@@ -79,13 +79,22 @@ def _age_seconds(run: dict[str, Any]) -> float:
     return (dt.datetime.now(dt.UTC) - when).total_seconds()
 
 
+# What Prefect's runner writes on the runs it cancels when ``hefa serve`` stops (SIGTERM,
+# Ctrl-C): a run caught mid-step is Cancelled, not Crashed, and nothing else resumes it.
+RUNNER_SHUTDOWN = "Runner is shutting down"
+
+
 def reschedule_orphans() -> int:
-    """Runs a killed ``hefa serve`` left behind → Scheduled: every Crashed run, and
-    Running/Pending ones whose state is older than any step takes (a live run
-    suspends within seconds)."""
+    """Runs a stopped or killed ``hefa serve`` left behind → Scheduled: every Crashed run,
+    every run the runner cancelled as it shut down (not one a person cancelled), and
+    Running/Pending ones whose state is older than any step takes (a live run suspends
+    within seconds)."""
     count = 0
-    for run in _runs_in(["RUNNING", "PENDING", "CRASHED"]):
-        if run["state"]["type"] != "CRASHED" and _age_seconds(run) < ORPHAN_AFTER_SECONDS:
+    for run in _runs_in(["RUNNING", "PENDING", "CRASHED", "CANCELLED"]):
+        state = run["state"]
+        if state["type"] == "CANCELLED" and RUNNER_SHUTDOWN not in (state.get("message") or ""):
+            continue
+        if state["type"] in ("RUNNING", "PENDING") and _age_seconds(run) < ORPHAN_AFTER_SECONDS:
             continue
         rest.call("POST", f"/flow_runs/{run['id']}/set_state", {
             "state": {"type": "SCHEDULED", "name": "Rescheduled",

@@ -56,12 +56,16 @@ def start_server(host: str | None = None, timeout: float = 90.0) -> subprocess.P
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if rest.healthy():
-            return process
-        if process.poll() is not None:
-            raise RuntimeError(f"Prefect 服务器启动失败，见 {home / 'server.log'} / server failed to start")
-        time.sleep(0.3)
+    try:
+        while time.monotonic() < deadline:
+            if rest.healthy():
+                return process
+            if process.poll() is not None:
+                raise RuntimeError(f"Prefect 服务器启动失败，见 {home / 'server.log'} / server failed to start")
+            time.sleep(0.3)
+    except BaseException:  # stopped (SIGTERM, Ctrl-C) while waiting: stop the server too
+        stop_process(process)
+        raise
     stop_process(process)
     raise RuntimeError(f"Prefect 服务器 {timeout:.0f} 秒内未就绪 / server did not start")
 
@@ -126,21 +130,24 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     ``prefect worker`` processes, and this process keeps the desk and the reconciler.
     """
     prefect_environment(poll_seconds)
-    server = start_server(host)
 
     def _terminate(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Before anything starts: a SIGTERM during start-up (the server takes seconds) must
+    # still stop the Prefect server started here, not leave it running on its own.
     signal.signal(signal.SIGTERM, _terminate)
-    from prefect import serve as prefect_serve
-
-    from hefa.flows import reconcile
-    from hefa.flows.desk import Desk
-
-    built = None if pool else deployments()
-    reconciler = reconcile.Reconciler(reconcile_seconds)
-    desk = Desk()
+    server = reconciler = desk = None
     try:
+        server = start_server(host)
+        from prefect import serve as prefect_serve
+
+        from hefa.flows import reconcile
+        from hefa.flows.desk import Desk
+
+        built = None if pool else deployments()
+        reconciler = reconcile.Reconciler(reconcile_seconds)
+        desk = Desk()
         if pool:
             deploy_to_pool(pool)
         else:
@@ -156,6 +163,8 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     except KeyboardInterrupt:
         pass
     finally:
-        desk.stop()
-        reconciler.stop()
+        if desk is not None:
+            desk.stop()
+        if reconciler is not None:
+            reconciler.stop()
         stop_process(server)

@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -255,3 +256,87 @@ def served_env(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
     monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
     reset_caches()
     return served
+
+
+# --- helpers for the flow and browser tests (a served installation) --------------------------
+
+_SERVED_OFFICES: dict[str, Office] = {}
+TEAM_ROLES = ("drafter", "counsel", "assessor", "secretary", "head", "filing_officer")
+
+
+def served_office(served: Served) -> Office:
+    """The served installation's office, made once per session (the admin bootstraps once).
+
+    Call it after ``served_env`` pointed this process at the served installation."""
+    key = str(served.home)
+    if key not in _SERVED_OFFICES:
+        _SERVED_OFFICES[key] = make_office()
+    return _SERVED_OFFICES[key]
+
+
+def add_team(office: Office, prefix: str, organ: str = "河东镇人民政府") -> dict[str, str]:
+    """One officer per role named ``<prefix>-<role>``, added to ``office`` once; role → name.
+
+    A team per matter keeps one-time codes apart when matters are driven side by side."""
+    from hefa.review import officers
+    from hefa.review.steps import Credentials
+
+    team: dict[str, str] = {}
+    for role in TEAM_ROLES:
+        name = f"{prefix}-{role}"
+        if name not in office.tokens:
+            enrolment = officers.add_officer(office["admin"], name, role, organ)  # type: ignore[arg-type]
+            office.creds[name] = Credentials(name, token=enrolment.token)
+            office.secrets[name] = enrolment.totp_secret
+            office.tokens[name] = enrolment.token
+        team[role] = name
+    return team
+
+
+_TOTP_LOCK = threading.Lock()
+_TOTP_LAST: dict[str, int] = {}
+
+
+def fresh_code(office: Office, name: str) -> str:
+    """A one-time code the officer has not used yet in this session.
+
+    hefa accepts a code once per 30 s step per officer, within ±1 step of drift: take the
+    current step, or the next one when the current is spent; wait when both are spent."""
+    import pyotp
+
+    totp = pyotp.TOTP(office.secrets[name])
+    with _TOTP_LOCK:
+        while True:
+            now_step = int(time.time()) // totp.interval
+            step = max(_TOTP_LAST.get(name, 0) + 1, now_step)
+            if step <= now_step + 1:
+                break
+            time.sleep(0.5)
+        _TOTP_LAST[name] = step
+    return totp.generate_otp(step)
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns something truthy; errors while polling are retried."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except AssertionError:
+            raise
+        except Exception as exc:  # the server restarting, a busy database
+            last_error = exc
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}"
+                         + (f" (last error: {last_error})" if last_error else ""))
+
+
+def run_state(run_id: str) -> dict[str, object]:
+    """The flow run's current state as the Prefect API returns it ({} when unknown)."""
+    from hefa.flows.rest import read_run
+
+    return (read_run(run_id) or {}).get("state") or {}

@@ -1,0 +1,616 @@
+"""End to end on a real ``hefa serve`` and Prefect server: every kind of matter driven to
+the end through the CLI and through the resume form (exactly as the Prefect UI sends it),
+refusals, malformed input, what stays in Prefect, replay safety, a restart of ``hefa serve``
+mid-review, and steps taken within milliseconds of a suspension."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import (
+    CLEAN,
+    REVISED,
+    WITH_FINE,
+    Office,
+    Served,
+    add_team,
+    fresh_code,
+    hefa_bin,
+    run_state,
+    served_office,
+    wait_for,
+)
+
+pytestmark = pytest.mark.prefect
+
+STEP_TIMEOUT = 60.0
+_numbers = itertools.count(1)
+_numbers_lock = threading.Lock()
+
+
+# --- one matter under test -------------------------------------------------------------------
+
+@dataclass
+class Matter:
+    served: Served
+    office: Office
+    team: dict[str, str]
+    id: str
+    run_id: str
+    kind: str
+    key: str = ""  # the pause key of the suspension the run waits in
+    form_secrets: list[str] = field(default_factory=list)  # every code typed into a form
+
+    def status(self) -> dict[str, Any]:
+        from hefa.review import queries
+
+        return queries.status_of(self.id)
+
+    def label(self) -> str:
+        from hefa.review import queries
+
+        return queries.wait_label(self.status())
+
+
+@dataclass
+class Env:
+    served: Served
+    office: Office
+    tmp: Path
+
+    def submit(self, kind: str, prefix: str, data: bytes = CLEAN, flags: tuple[str, ...] = ()) -> Matter:
+        team = add_team(self.office, prefix)
+        path = self.tmp / f"{prefix}-{uuid.uuid4().hex[:6]}.docx"
+        path.write_bytes(data)
+        args = ["submit", str(path), "--kind", kind, "--title", f"测试事项 {prefix}"]
+        for flag in flags:
+            args += ["--flag", flag]
+        answer = cli(self.served, self.office, team["drafter"], *args)
+        run_id = answer["flow_run_id"]
+        if not run_id:  # Prefect answered 503 too long (SQLite busy): the reconciler starts it
+            from hefa.review import queries
+
+            run_id = wait_for(lambda: queries.status_of(answer["matter"])["flow_run_id"], 30, 0.5,
+                              f"hefa serve to start {answer['matter']}'s run")
+        matter = Matter(self.served, self.office, team, answer["matter"], run_id, kind)
+        matter.key = wait_paused(matter)
+        return matter
+
+
+@pytest.fixture
+def env(served_env: Served, tmp_path: Path) -> Env:
+    return Env(served_env, served_office(served_env), tmp_path)
+
+
+# --- talking to hefa and Prefect --------------------------------------------------------------
+
+def run_cli(served: Served, office: Office, officer: str, *args: str,
+            json_out: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [hefa_bin(), *args, "--as", officer] + (["--json"] if json_out else [])
+    return subprocess.run(command, env=served.env | {"HEFA_TOKEN": office.tokens[officer]},
+                          capture_output=True, text=True, timeout=60)
+
+
+def cli(served: Served, office: Office, officer: str, *args: str) -> dict[str, Any]:
+    """Run one ``hefa`` step that must be accepted; its JSON answer."""
+    done = run_cli(served, office, officer, *args)
+    assert done.returncode == 0, f"hefa {' '.join(args)} → {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+def resume_form(served: Served, run_id: str, run_input: dict[str, Any]) -> None:
+    """Resume the run with a form input, as the Prefect UI's Resume dialog does."""
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: served.env["PREFECT_API_URL"]}):
+        resume_flow_run(uuid.UUID(run_id), run_input=run_input)
+
+
+def wait_paused(matter: Matter, *, after: str | None = None, timeout: float = STEP_TIMEOUT,
+                interval: float = 0.2, or_completed: bool = False, form: bool = True,
+                restarted: bool = False) -> str:
+    """Wait until the run is suspended waiting for what its matter waits for (the wait label),
+    under a key other than ``after``; returns the pause key (or "" when ``or_completed`` and
+    the run completed a closed matter). With ``form``, also wait until the run's form is
+    stored when the matter waits for one. ``restarted``: ``hefa serve`` was just restarted, and
+    a run it stopped mid-step may show Crashed or Cancelled until the new one reschedules it."""
+
+    def paused() -> str | None:
+        state = run_state(matter.run_id)
+        stopped = ("FAILED",) if restarted else ("FAILED", "CRASHED", "CANCELLED")
+        assert state.get("type") not in stopped, state
+        if or_completed and state.get("type") == "COMPLETED":
+            assert matter.status()["status"] == "closed"
+            return "completed"
+        key = (state.get("state_details") or {}).get("pause_key") or ""
+        if state.get("type") != "PAUSED" or key == after or not key.startswith(matter.label() + "-"):
+            return None
+        # Prefect stores the form's schema just after the run turns PAUSED: until then the
+        # Resume dialog has no form and a resume is refused ("Run input schema not found").
+        schema = f"/flow_runs/{matter.run_id}/input/suspended-{key}-schema"
+        if form and waits_for_form(matter) and api("GET", schema) is None:
+            return None
+        return key
+
+    found = wait_for(paused, timeout, interval, f"{matter.id} to wait for {matter.label()}")
+    return "" if found == "completed" else found
+
+
+def waits_for_form(matter: Matter) -> bool:
+    from hefa.flows.inputs import FORMS
+    from hefa.review.rules import Step
+
+    view = matter.status()
+    return view["status"] == "open" and not view["needs_revision"] and Step(view["stage"]) in FORMS
+
+
+def wait_completed(matter: Matter, timeout: float = STEP_TIMEOUT) -> None:
+    def completed() -> bool:
+        state = run_state(matter.run_id)
+        assert state.get("type") not in ("FAILED", "CRASHED", "CANCELLED"), state
+        return state.get("type") == "COMPLETED"
+
+    wait_for(completed, timeout, 0.2, f"{matter.id}'s run to complete")
+
+
+def api(method: str, path: str, body: Any = None) -> Any:
+    from hefa.flows import rest
+
+    return rest.call(method, path, body)
+
+
+def _paged(path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = api("POST", path, body | {"limit": 200, "offset": len(rows)}) or []
+        rows += page
+        if len(page) < 200:
+            return rows
+
+
+def run_inputs(run_id: str) -> list[dict[str, Any]]:
+    return api("POST", f"/flow_runs/{run_id}/input/filter", {"prefix": "suspended-", "limit": 100}) or []
+
+
+def run_logs(run_id: str) -> list[dict[str, Any]]:
+    return _paged("/logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}})
+
+
+def run_artifacts(run_id: str) -> list[dict[str, Any]]:
+    return _paged("/artifacts/filter", {"artifacts": {"flow_run_id": {"any_": [run_id]}}})
+
+
+def latest_artifact(key: str) -> dict[str, Any] | None:
+    found = api("POST", "/artifacts/filter",
+                {"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1}) or []
+    return found[0] if found else None
+
+
+def trail(matter: Matter) -> list[dict[str, Any]]:
+    from hefa.review import queries
+
+    return queries.trail_of(matter.id)
+
+
+def audit_payloads(matter: Matter) -> list[str]:
+    from hefa.review import audit
+    from hefa.review.db import read_session
+
+    with read_session() as session:
+        return [e.payload for e in audit.events_for(session, matter.id)]
+
+
+# --- the steps, through the CLI or the form ---------------------------------------------------
+
+def today() -> dt.date:
+    from hefa.review.config import today as hefa_today
+
+    return hefa_today()
+
+
+def _doc_number(kind: str) -> str:
+    with _numbers_lock:
+        n = next(_numbers)
+    return f"河政规〔{today().year}〕{n}号" if kind == "normative-document" else f"HT-{n:04d}"
+
+
+STEP_ROLE = {"participation": "drafter", "experts": "drafter", "hearing": "drafter",
+             "assessment": "assessor", "review": "counsel", "deliberation": "secretary",
+             "filing": "filing_officer"}
+
+
+def role_for(matter: Matter, stage: str) -> str:
+    if stage == "issuance":
+        return "secretary" if matter.kind in ("normative-document", "major-decision") else "head"
+    return STEP_ROLE[stage]
+
+
+def cli_args(matter: Matter, stage: str, choice: str | None) -> list[str]:
+    d = today()
+    mid = matter.id
+    if stage == "participation":
+        return ["participation", mid, "--start", str(d - dt.timedelta(days=45)),
+                "--end", str(d - dt.timedelta(days=1)), "--comments", "3", "--summary", "采纳2条"]
+    if stage == "experts":
+        return ["experts", mid, "--experts", "甲专家,乙专家", "--summary", "可行", "--held-on", str(d)]
+    if stage == "hearing":
+        return ["hearing", mid, "--notified-on", str(d), "--hearing", "waived", "--summary", "放弃"]
+    if stage == "assessment":
+        return ["assess", mid, "--level", "low", "--controllable", "yes", "--summary", "风险可控"]
+    if stage == "review":
+        return ["opinion", mid, "--conclusion", choice or "lawful", "--reasons", "依据充分，程序合法"]
+    if stage == "deliberation":
+        return ["deliberate", mid, "--decision", choice or "approve", "--attendees", "张三,李四,王五",
+                "--presiding", matter.team["head"], "--urgent-reason", "测试：会期已定"]
+    if stage == "issuance":
+        return ["publish", mid, "--number", _doc_number(matter.kind), "--date", str(d)]
+    if stage == "filing":
+        return ["file", mid, "--filed-with", "县司法局", "--receipt", f"BA-{uuid.uuid4().hex[:6]}",
+                "--date", str(d)]
+    raise AssertionError(stage)
+
+
+CONCLUSION = {"lawful": "合法，同意提交审议 (lawful)", "amend": "修改后合法，建议修改后提交 (amend)",
+              "unlawful": "不合法，不得提交审议 (unlawful)"}
+DECISION = {"approve": "同意 (approve)", "reject": "不同意 (reject)", "defer": "暂缓 (defer)"}
+
+
+def form_fields(matter: Matter, stage: str, choice: str | None) -> dict[str, Any]:
+    d = today()
+    if stage == "participation":
+        return {"period_start": str(d - dt.timedelta(days=45)), "period_end": str(d - dt.timedelta(days=1)),
+                "comment_count": 3, "summary": "采纳2条"}
+    if stage == "experts":
+        return {"experts": "甲专家,乙专家", "summary": "可行", "held_on": str(d)}
+    if stage == "hearing":
+        return {"notified_on": str(d), "hearing": "当事人放弃听证 (waived)", "summary": "放弃"}
+    if stage == "assessment":
+        return {"level": "低 (low)", "controllable": "是 (yes)", "summary": "风险可控"}
+    if stage == "review":
+        return {"conclusion": CONCLUSION[choice or "lawful"], "reasons": "依据充分，程序合法"}
+    if stage == "deliberation":
+        return {"decision": DECISION[choice or "approve"], "meeting_kind": "常务会议",
+                "meeting_date": str(d), "attendees": "张三,李四,王五", "presiding": matter.team["head"],
+                "head_spoke_last": True, "dissent": "", "urgent_reason": "测试：会期已定"}
+    if stage == "issuance":
+        return {"number": _doc_number(matter.kind), "published_on": str(d)}
+    if stage == "filing":
+        return {"filed_with": "县司法局", "receipt": f"BA-{uuid.uuid4().hex[:6]}", "filed_on": str(d)}
+    raise AssertionError(stage)
+
+
+def by_cli(matter: Matter, choice: str | None = None, *, wait: bool = True) -> dict[str, Any]:
+    """Take the step the matter waits for with the ``hefa`` CLI, then wait for the next suspension."""
+    stage = matter.status()["stage"]
+    officer = matter.team[role_for(matter, stage)]
+    answer = cli(matter.served, matter.office, officer, *cli_args(matter, stage, choice))
+    if wait:
+        settle(matter)
+    return answer
+
+
+def form_input(matter: Matter, stage: str, choice: str | None = None, *, code: str | None = None,
+               officer: str | None = None) -> dict[str, Any]:
+    officer = officer or matter.team[role_for(matter, stage)]
+    code = code or fresh_code(matter.office, officer)
+    matter.form_secrets.append(code)
+    return {"officer": officer, "code": code, **form_fields(matter, stage, choice)}
+
+
+def wrong_code(matter: Matter, role: str) -> str:
+    """Six digits that are none of the officer's codes around now."""
+    import pyotp
+
+    totp = pyotp.TOTP(matter.office.secrets[matter.team[role]])
+    step = int(time.time()) // totp.interval
+    valid = {totp.generate_otp(step + i) for i in range(-2, 3)}
+    return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 7919)) if c not in valid)
+
+
+def by_form(matter: Matter, choice: str | None = None, *, code: str | None = None,
+            officer: str | None = None, wait: bool = True) -> None:
+    """Take the step through the resume form, then wait for the next suspension."""
+    stage = matter.status()["stage"]
+    resume_form(matter.served, matter.run_id,
+                form_input(matter, stage, choice, code=code, officer=officer))
+    if wait:
+        settle(matter)
+
+
+def settle(matter: Matter, *, restarted: bool = False) -> None:
+    """Wait for the run's next suspension (a fresh key), or its completion when the matter closed.
+
+    After a form input the database changes only when the flow takes it, so either may come."""
+    from hefa.review import queries
+
+    matter.key = wait_paused(matter, after=matter.key, or_completed=True, restarted=restarted)
+    if matter.key:
+        assert queries.wait_label(matter.status()) == matter.key.rsplit("-", 1)[0]
+    else:
+        wait_completed(matter)
+
+
+def accepted_counts(matter: Matter) -> Counter[str]:
+    return Counter(e["action"] for e in trail(matter) if e["outcome"] == "accepted")
+
+
+def refused(matter: Matter, action: str) -> list[dict[str, Any]]:
+    return [e for e in trail(matter) if e["outcome"] == "refused" and e["action"] == action]
+
+
+# --- checks shared by the tests ---------------------------------------------------------------
+
+def assert_nothing_typed_stays(matter: Matter) -> None:
+    """No form response is left in Prefect; no code or token in inputs, logs or artifacts."""
+    from hefa.flows import rest
+
+    inputs = run_inputs(matter.run_id)
+    if waits_for_form(matter):  # (a revision is awaited without a form; a closed run, none)
+        assert inputs, "the waiting form's schema should be stored"
+    assert not [i["key"] for i in inputs if i["key"].endswith("-response")], inputs
+    for item in inputs:
+        assert rest.call("GET", f"/flow_runs/{matter.run_id}/input/{item['key']}") is not None
+    secrets = [*matter.form_secrets, *matter.office.tokens.values()]
+    texts = [i["value"] for i in inputs]
+    texts += [log["message"] for log in run_logs(matter.run_id)]
+    texts += [json.dumps(a.get("data"), ensure_ascii=False) + str(a.get("description"))
+              for a in run_artifacts(matter.run_id)]
+    texts += audit_payloads(matter)
+    assert len(texts) > 3
+    for secret in secrets:
+        leaked = [t[:200] for t in texts if secret in (t or "")]
+        assert not leaked, f"a secret typed by an officer stays in Prefect or the audit: {leaked}"
+
+
+def assert_finished(matter: Matter, expected_steps: dict[str, int]) -> None:
+    """The run completed, the matter is closed, each step is recorded exactly as often as it
+    was taken, and the artifacts show the whole, latest trail."""
+    from hefa.review import documents_out
+
+    assert run_state(matter.run_id)["type"] == "COMPLETED"
+    view = matter.status()
+    assert view["status"] == "closed", view["stage"]
+    counts = accepted_counts(matter)
+    assert counts["submit"] == 1 and counts["flow-run"] == 0  # attaching a run is a system event
+    for action, times in expected_steps.items():
+        assert counts[action] == times, (action, counts)
+    unexpected = set(counts) - set(expected_steps) - {"submit"}
+    assert not unexpected, unexpected
+    events = trail(matter)
+    assert sum(e["action"] == "flow-run" for e in events) == 1
+    documents = documents_out.documents_of(matter.id)
+    assert len({d["source"] for d in documents}) == len(documents)
+    assert sum(e["action"] == "document" for e in events) == len(documents)
+    assert len(view["opinions"]) == expected_steps.get("opinion", 0)
+    assert len(view["deliberations"]) == expected_steps.get("deliberation", 0)
+    assert len(view["issuance"]) == 1 and len(view["filing"]) == 1
+
+    table = wait_for(lambda: latest_artifact(f"audit-{matter.id.lower()}"), 10, 0.2, "audit artifact")
+    assert table["type"] == "table"
+    rows = json.loads(table["data"]) if isinstance(table["data"], str) else table["data"]
+    assert [r["序号 seq"] for r in rows] == [e["seq"] for e in events]
+    summary = latest_artifact(f"matter-{matter.id.lower()}")
+    assert summary is not None and summary["type"] == "markdown"
+    assert matter.id in summary["data"] and "已结束" in summary["data"]
+
+
+def assert_no_failed_states(matter: Matter, restarts: int = 0) -> None:
+    """No state of the run failed; a run ``hefa serve`` stopped mid-step may have been Crashed
+    (its process got the SIGTERM) or Cancelled (by Prefect's runner) once per restart."""
+    from hefa.flows import rest
+
+    states = rest.call("GET", f"/flow_run_states/?flow_run_id={matter.run_id}") or []
+    assert not [s for s in states if s["type"] == "FAILED"], states
+    stopped = [s for s in states if s["type"] in ("CRASHED", "CANCELLED")]
+    assert len(stopped) <= restarts, [(s["type"], s.get("message")) for s in stopped]
+
+
+def hefa_verify(served: Served) -> dict[str, Any]:
+    done = subprocess.run([hefa_bin(), "verify", "--json"], env=served.env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["ok"] is True
+    return answer
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+KINDS = [  # kind, flags, the stages the matter passes after submission
+    ("normative-document", (), ["review", "deliberation", "issuance", "filing"]),
+    ("major-decision", ("specialised",),
+     ["participation", "experts", "assessment", "review", "deliberation", "issuance", "filing"]),
+    ("contract", ("major",), ["review", "deliberation", "issuance", "filing"]),
+    ("administrative-penalty", (), ["hearing", "review", "issuance", "filing"]),
+    ("administrative-licence", (), ["review", "issuance", "filing"]),
+]
+ACTION = {"review": "opinion", "participation": "participation", "experts": "experts",
+          "hearing": "hearing", "assessment": "assessment", "deliberation": "deliberation",
+          "issuance": "issuance", "filing": "filing"}
+
+
+def _drive_kind(env: Env, position: int, kind: str, flags: tuple[str, ...], stages: list[str]) -> Matter:
+    matter = env.submit(kind, f"k{position}", flags=flags)
+    for i, stage in enumerate(stages):
+        assert matter.status()["stage"] == stage
+        # alternate the channel, starting differently per kind so each stage is seen both ways
+        if (i + position) % 2:
+            by_form(matter)
+            if matter.status()["status"] == "open":
+                assert_nothing_typed_stays(matter)
+        else:
+            by_cli(matter)
+    return matter
+
+
+def test_every_kind_is_driven_to_the_end_through_cli_and_forms(env: Env) -> None:
+    with ThreadPoolExecutor(len(KINDS)) as pool:
+        futures = [pool.submit(_drive_kind, env, i, kind, flags, stages)
+                   for i, (kind, flags, stages) in enumerate(KINDS)]
+        matters = [f.result() for f in futures]
+    for matter, (_kind, _flags, stages) in zip(matters, KINDS, strict=True):
+        assert_finished(matter, {ACTION[s]: 1 for s in stages})
+        assert_no_failed_states(matter)
+        channels = {e["channel"] for e in trail(matter) if e["outcome"] == "accepted"}
+        assert {"cli", "form"} <= channels
+        assert_nothing_typed_stays(matter)
+    hefa_verify(env.served)
+
+
+def test_review_story_refusals_malformed_input_and_revision(env: Env) -> None:
+    matter = env.submit("normative-document", "story", data=WITH_FINE)
+    assert matter.label() == "review-v1"
+    assert matter.status()["findings"], "the fine should be a pre-screen finding"
+
+    # deliberation before the opinion: refused, one line, exit code 2, no traceback
+    done = run_cli(env.served, env.office, matter.team["secretary"],
+                   *cli_args(matter, "deliberation", "approve"), json_out=False)
+    assert done.returncode == 2, done
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and done.stderr.startswith("拒绝 / refused:")
+    done = run_cli(env.served, env.office, matter.team["secretary"],
+                   *cli_args(matter, "deliberation", "approve"))
+    assert done.returncode == 2 and len(done.stdout.strip().splitlines()) == 1
+    assert json.loads(done.stdout)["accepted"] is False and "Traceback" not in done.stderr
+    assert refused(matter, "deliberation")
+    assert run_state(matter.run_id)["type"] == "PAUSED"
+
+    # malformed form input: refused by Prefect's validation, the run keeps waiting
+    good = form_input(matter, "review", "lawful")
+    for bad in ({k: val for k, val in good.items() if k != "reasons"},
+                good | {"conclusion": "大致合法 (mostly)"},
+                good | {"code": "12ab56"}):
+        with pytest.raises(RuntimeError, match=r"[Vv]alidation"):
+            resume_form(env.served, matter.run_id, bad)
+        state = run_state(matter.run_id)
+        assert state["type"] == "PAUSED" and state["state_details"]["pause_key"] == matter.key
+
+    # a wrong code: the flow hands it to the service, which refuses and audits it
+    before = len(refused(matter, "opinion"))
+    by_form(matter, "lawful", code=wrong_code(matter, "counsel"))
+    assert matter.label() == "review-v1"
+    refusals = refused(matter, "opinion")
+    assert len(refusals) == before + 1 and refusals[-1]["channel"] == "form"
+    assert run_state(matter.run_id)["type"] == "PAUSED"
+    assert_nothing_typed_stays(matter)
+
+    # then a valid one proceeds: 不合法 → the drafter must revise
+    by_form(matter, "unlawful")
+    assert matter.label() == "revise-v1"
+    assert_nothing_typed_stays(matter)
+    assert run_cli(env.served, env.office, matter.team["secretary"],
+                   *cli_args(matter, "deliberation", "approve")).returncode == 2
+
+    revised = env.tmp / "revised.docx"
+    revised.write_bytes(REVISED)
+    cli(env.served, env.office, matter.team["drafter"], "revise", matter.id, str(revised))
+    settle(matter)
+    assert matter.label() == "review-v2"
+    by_cli(matter, "lawful")
+    assert matter.label() == "deliberation-v2"
+    by_form(matter, "approve")
+    assert_nothing_typed_stays(matter)
+    by_cli(matter)  # issuance
+    by_form(matter)  # filing → closed
+    assert_finished(matter, {"opinion": 2, "revise": 1, "deliberation": 1, "issuance": 1, "filing": 1})
+    view = matter.status()
+    assert [o["conclusion"] for o in view["opinions"]] == ["unlawful", "lawful"]
+    assert [o["current"] for o in view["opinions"]] == [False, True]
+    channels = [(e["action"], e["outcome"], e["channel"]) for e in trail(matter)]
+    assert ("opinion", "refused", "form") in channels and ("deliberation", "refused", "cli") in channels
+    assert_nothing_typed_stays(matter)
+    hefa_verify(env.served)
+
+
+def test_many_suspensions_replay_without_duplicates_and_survive_a_restart(env: Env) -> None:
+    matter = env.submit("contract", "replay", flags=("major",))
+    # two secretaries take turns at the forms: one officer's code is good once per 30 s
+    secretaries = itertools.cycle([matter.team["secretary"], add_team(env.office, "replay2")["secretary"]])
+    cycles = 0
+    by_cli(matter, "lawful")
+    cycles += 1
+    defers = 0
+    refusals = Counter[str]()
+    for i in range(8):
+        if i % 2:
+            by_form(matter, "defer", officer=next(secretaries))
+        else:
+            by_cli(matter, "defer")
+        defers += 1
+        cycles += 1
+        if i == 2:  # a refused form input (wrong code) is one more suspension
+            by_form(matter, "defer", code=wrong_code(matter, "secretary"), officer=matter.team["secretary"])
+            refusals["deliberation"] += 1
+            cycles += 1
+        if i == 4:  # a refused CLI step changes nothing and wakes nothing
+            assert run_cli(env.served, env.office, matter.team["head"],
+                           *cli_args(matter, "issuance", None)).returncode == 2
+            refusals["issuance"] += 1
+    assert cycles >= 10
+    assert len(matter.status()["deliberations"]) == defers
+
+    # restart hefa serve (and its Prefect server) while the run a CLI step woke is in flight:
+    # Prefect's runner cancels it as it stops ("Runner is shutting down"); hefa serve must
+    # pick it up again when it starts
+    cli(env.served, env.office, matter.team["secretary"], *cli_args(matter, "deliberation", "defer"))
+    defers += 1
+    wait_for(lambda: run_state(matter.run_id).get("type") in ("PENDING", "RUNNING"), 30, 0.05,
+             "the woken run to start")
+    env.served.restart()
+    settle(matter, restarted=True)
+    assert matter.label() == "deliberation-v1"
+    by_form(matter, "approve", officer=next(secretaries))
+    by_cli(matter)  # signature (签订)
+    by_form(matter)  # filing
+    assert_finished(matter, {"opinion": 1, "deliberation": defers + 1, "issuance": 1, "filing": 1})
+    for action, times in refusals.items():
+        assert len(refused(matter, action)) == times, action
+    assert_no_failed_states(matter, restarts=1)
+    assert_nothing_typed_stays(matter)
+    hefa_verify(env.served)
+
+
+def by_cli_at_once(matter: Matter, choice: str | None = None) -> None:
+    """The ``hefa`` command run in this process (its start-up would cost a second): the step
+    is recorded and the run woken within milliseconds."""
+    from typer.testing import CliRunner
+
+    from hefa.cli.main import app
+
+    stage = matter.status()["stage"]
+    officer = matter.team[role_for(matter, stage)]
+    result = CliRunner().invoke(app, [*cli_args(matter, stage, choice), "--as", officer, "--json"],
+                                env={"HEFA_TOKEN": matter.office.tokens[officer]})
+    assert result.exit_code == 0, result.output
+
+
+def test_steps_taken_the_instant_the_run_suspends(env: Env) -> None:
+    matter = env.submit("normative-document", "instant")
+    by_cli_at_once(matter, "lawful")
+    lags = []
+    for choice in [*["defer"] * 8, "approve", None]:  # 10 steps, the last one the issuance
+        matter.key = wait_paused(matter, after=matter.key, interval=0.001, form=False)
+        seen = time.monotonic()
+        by_cli_at_once(matter, choice)
+        lags.append(time.monotonic() - seen)
+    assert len(lags) == 10 and max(lags) < 1.0, lags
+    # and the filing at once after the issuance, while the run is still catching up
+    assert run_state(matter.run_id)["type"] != "PAUSED"
+    by_cli_at_once(matter)
+    wait_completed(matter, timeout=90)
+    assert_finished(matter, {"opinion": 1, "deliberation": 9, "issuance": 1, "filing": 1})
+    assert_no_failed_states(matter)
