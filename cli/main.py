@@ -51,9 +51,9 @@ def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def
 def _perform(action: str, creds, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
     """Record one step: through a running ``hefa serve`` (the desk) when there is one,
     otherwise in this process — the same ``review/`` service either way."""
-    from .desk_client import ask_desk
+    from hefa.flows.desk_client import ask_step
 
-    answer = ask_desk(action, creds, kwargs)
+    answer = ask_step(action, creds, kwargs)
     if answer is None:
         from hefa.flows.desk import perform
 

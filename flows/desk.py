@@ -19,12 +19,11 @@ import threading
 from typing import Any
 
 from hefa.flows import notify
+from hefa.flows.desk_client import CONTEXT_VARIABLES
 from hefa.review import steps
 from hefa.review.errors import HefaError
 from hefa.review.identity import Credentials
 from hefa.review.paths import desk_socket
-
-CONTEXT_VARIABLES = ("HEFA_DATABASE_URL", "HEFA_TODAY")
 
 
 def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +46,16 @@ def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str
     return outcome.to_dict()
 
 
+def flow_work(work: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A matter flow's ``review/`` work, done here where the domain is loaded."""
+    from hefa.flows import flow_work as works
+
+    allowed = {"take_form_input": works.take_form_input, "matter_view": works.matter_view}
+    if work not in allowed:
+        return {"code": "usage", "reason": f"unknown flow work {work!r}"}
+    return allowed[work](**kwargs)
+
+
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         try:
@@ -54,6 +63,8 @@ class _Handler(socketserver.StreamRequestHandler):
             if not _same_installation(request.get("context") or {}):
                 answer = {"accepted": False, "reason": "desk serves another configuration",
                           "code": "desk-mismatch"}
+            elif "flow_work" in request:
+                answer = flow_work(request["flow_work"], request.get("kwargs") or {})
             else:
                 creds = Credentials(**request["credentials"])
                 answer = perform(request["action"], creds, request.get("kwargs") or {})

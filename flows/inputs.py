@@ -1,5 +1,7 @@
 """The Prefect UI's resume forms: one ``RunInput`` per stage, in Chinese first.
 
+This module imports no database code: the flow process stays light, and the
+inputs are handed to ``review/`` by ``flows/flow_work.py`` (through the desk).
 A form asks for the officer's name and the 6-digit code of their authenticator
 app, never a long-lived token: whatever a form receives is stored by Prefect in
 plain text (``flow_run_input``) until the flow deletes it. The schema checks
@@ -18,8 +20,7 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import Field
 
-from hefa.review import steps
-from hefa.review.rules import Step
+from hefa.review.rules import MEETING_KINDS, Step
 
 OFFICER = Field(title="办理人员姓名 / officer", description="在 hefa 中登记的姓名", max_length=64)
 CODE = Field(title="动态码 / one-time code",
@@ -61,7 +62,7 @@ class HearingChoice(Enum):
     NONE = "告知期满未申请听证 (none)"
 
 
-MeetingKind = Enum("MeetingKind", {k: k for k in steps.MEETING_KINDS})  # type: ignore[misc]
+MeetingKind = Enum("MeetingKind", {k: k for k in MEETING_KINDS})  # type: ignore[misc]
 
 
 class StepForm(RunInput):
@@ -146,44 +147,29 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-# Each stage's form, and how its fields become the service's arguments.
-FORMS: dict[Step, tuple[type[StepForm], Callable[..., steps.StepOutcome], Callable[[Any], dict]]] = {
-    Step.PARTICIPATION: (ParticipationForm, steps.record_participation, lambda f: {
+# Each stage's form, the step service it feeds (``steps.SERVICES``) and how its fields become
+# the service's arguments.
+FORMS: dict[Step, tuple[type[StepForm], str, Callable[[Any], dict]]] = {
+    Step.PARTICIPATION: (ParticipationForm, "participation", lambda f: {
         "period_start": _iso(f.period_start), "period_end": _iso(f.period_end),
         "comment_count": f.comment_count, "summary": f.summary,
         "shortened_reason": f.shortened_reason}),
-    Step.EXPERTS: (ExpertsForm, steps.record_experts, lambda f: {
+    Step.EXPERTS: (ExpertsForm, "experts", lambda f: {
         "experts": f.experts, "summary": f.summary, "held_on": _iso(f.held_on)}),
-    Step.HEARING: (HearingForm, steps.record_hearing, lambda f: {
+    Step.HEARING: (HearingForm, "hearing", lambda f: {
         "notified_on": _iso(f.notified_on), "hearing": _code(f.hearing),
         "held_on": _iso(f.held_on), "summary": f.summary}),
-    Step.ASSESSMENT: (AssessmentForm, steps.record_assessment, lambda f: {
+    Step.ASSESSMENT: (AssessmentForm, "assessment", lambda f: {
         "level": _code(f.level), "controllable": _code(f.controllable), "summary": f.summary}),
-    Step.REVIEW: (OpinionForm, steps.record_opinion, lambda f: {
+    Step.REVIEW: (OpinionForm, "opinion", lambda f: {
         "conclusion": _code(f.conclusion), "reasons": f.reasons}),
-    Step.DELIBERATION: (DeliberationForm, steps.record_deliberation, lambda f: {
+    Step.DELIBERATION: (DeliberationForm, "deliberation", lambda f: {
         "decision": _code(f.decision), "meeting_kind": f.meeting_kind.value,
         "meeting_date": _iso(f.meeting_date), "attendees": f.attendees, "presiding": f.presiding,
         "head_spoke_last": f.head_spoke_last, "dissent": f.dissent,
         "urgent_reason": f.urgent_reason}),
-    Step.ISSUANCE: (IssuanceForm, steps.record_issuance, lambda f: {
+    Step.ISSUANCE: (IssuanceForm, "issuance", lambda f: {
         "number": f.number, "published_on": _iso(f.published_on)}),
-    Step.FILING: (FilingForm, steps.record_filing, lambda f: {
+    Step.FILING: (FilingForm, "filing", lambda f: {
         "filed_with": f.filed_with, "receipt": f.receipt, "filed_on": _iso(f.filed_on)}),
 }
-
-
-def submit_form(step: Step, raw: dict[str, Any], matter_id: str,
-                version_sha256: str | None) -> steps.StepOutcome:
-    """Hand one form input to its ``review/`` service, exactly as the CLI would.
-
-    Raises ``pydantic.ValidationError`` for a malformed input and ``Refused`` for
-    a refused one (already audited by the service).
-    """
-    model, service, to_kwargs = FORMS[step]
-    form = model.model_validate(raw)
-    creds = steps.Credentials(form.officer, code=form.code)
-    kwargs = to_kwargs(form)
-    if step is Step.REVIEW:
-        kwargs["version_sha256"] = version_sha256
-    return service(creds, matter_id, channel="form", **kwargs)

@@ -6,13 +6,16 @@ Replay safety: a suspended flow re-runs from the top when resumed. The body
 therefore keeps no state of its own: it takes any form input waiting for it
 (each taken once: ``steps.taking_form_input`` records it in the same
 transaction as the step), deletes it from Prefect, reads where the matter
-stands from the database, publishes, and suspends under a fresh key. A step
+stands from the database, publishes, and suspends under a fresh key.
+
+Speed: the ``review/`` work is asked of the desk of ``hefa serve`` (``flow_work``),
+which has the domain loaded, so this process imports only Prefect; on a worker
+without a desk it is done here. A step
 recorded from the CLI is simply found done on replay; nothing is recorded twice.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -22,24 +25,22 @@ from prefect.cache_policies import NO_CACHE
 from prefect.flow_runs import suspend_flow_run
 from prefect.input.actions import delete_flow_run_input, filter_flow_run_input
 from prefect.runtime import flow_run
-from pydantic import ValidationError
 
-from hefa.flows import describe
-from hefa.flows.inputs import FORMS, submit_form
-from hefa.review import documents_out, queries, steps
-from hefa.review.errors import Refused
+from hefa.flows import desk_client
+from hefa.flows.inputs import FORMS
 from hefa.review.rules import RULES, Kind, Step
 
 SUSPEND_TIMEOUT = 365 * 24 * 3600  # reviews take days; a year before Prefect gives up
 
 
-def _parse_key(key: str) -> tuple[str, int] | None:
-    """'suspended-review-v2-1a2b3c4d-response' → ('review', 2)."""
-    base = key.removeprefix("suspended-").removesuffix("-response")
-    parts = base.split("-")
-    if len(parts) != 3 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
-        return None
-    return parts[0], int(parts[1][1:])
+def _work(name: str, **kwargs: Any) -> dict[str, Any]:
+    """``flows/flow_work.py`` through the desk of ``hefa serve``; in this process without one."""
+    answer = desk_client.ask_flow(name, **kwargs)
+    if answer is not None:
+        return answer
+    from hefa.flows import flow_work
+
+    return getattr(flow_work, name)(**kwargs)
 
 
 @task(name="收取表单 take form inputs", cache_policy=NO_CACHE, persist_result=False)
@@ -49,52 +50,26 @@ def take_form_inputs(matter_id: str, run_id: str) -> list[str]:
     outcomes: list[str] = []
     stored = filter_flow_run_input(key_prefix="suspended-", limit=200, flow_run_id=run_id)
     for item in sorted(stored, key=lambda i: i.created or 0):
-        if item.key.endswith("-response") and not steps.form_input_taken(run_id, item.key):
-            outcomes.append(_take_one(matter_id, run_id, item.key, item.value, logger))
+        if item.key.endswith("-response"):
+            taken = _work("take_form_input", matter_id=matter_id, run_id=run_id, key=item.key, value=item.value)
+            if taken["outcome"] == "accepted":
+                logger.info("已受理 / accepted %s", taken["message"])
+            elif taken["outcome"] == "refused":
+                logger.warning("拒绝 / refused %s", taken["message"])
+            outcomes.append(taken["outcome"])
     for item in stored:  # nothing typed, and no stale form, stays in Prefect
         delete_flow_run_input(key=item.key, flow_run_id=run_id)
     return outcomes
 
 
-def _take_one(matter_id: str, run_id: str, key: str, value: str, logger: Any) -> str:
-    parsed = _parse_key(key)
-    raw = json.loads(value) if value else {}
-    officer = str(raw.get("officer", ""))[:64] if isinstance(raw, dict) else ""
-    view = queries.status_of(matter_id)
-    if parsed is None or parsed[0] not in {s.value for s in FORMS}:
-        with steps.taking_form_input(run_id, key):
-            steps.refuse_input(officer, "form", matter_id, "此时不接受表单输入 / no form expected")
-        return "refused"
-    stage, version_number = parsed
-    reviewed = next((v["sha256"] for v in view["versions"] if v["number"] == version_number), None)
-    try:
-        with steps.taking_form_input(run_id, key):
-            try:
-                outcome = submit_form(Step(stage), raw, matter_id, reviewed)
-            except ValidationError as exc:
-                reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
-                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                steps.refuse_input(officer, stage, matter_id, reason[:500])
-                logger.warning("拒绝 / refused %s: %s", stage, reason)
-                return "refused"
-    except Refused as exc:
-        logger.warning("拒绝 / refused %s by %s: %s", stage, officer, exc)
-        return "refused"
-    logger.info("已受理 / accepted %s by %s (audit #%s): %s", stage, officer, outcome.event_seq,
-                outcome.message)
-    return "accepted"
-
-
 @task(name="发布审计记录 publish trail", cache_policy=NO_CACHE, persist_result=False)
 def publish_matter(matter_id: str) -> dict[str, Any]:
     """Write due documents, then publish the matter's audit trail and summary artifacts."""
-    documents_out.generate_pending(matter_id)
-    view = queries.status_of(matter_id)
-    documents = documents_out.documents_of(matter_id)
+    view = _work("matter_view", matter_id=matter_id)
     key = matter_id.lower()
-    create_table_artifact(key=f"audit-{key}", table=describe.trail_rows(queries.trail_of(matter_id)),
+    create_table_artifact(key=f"audit-{key}", table=view["trail_rows"],
                           description=f"{matter_id} {view['title']} 审计记录 / audit trail")
-    create_markdown_artifact(key=f"matter-{key}", markdown=describe.summary_markdown(view, documents),
+    create_markdown_artifact(key=f"matter-{key}", markdown=view["summary_markdown"],
                              description=f"{matter_id} 事项概况 / summary")
     return view
 
@@ -106,13 +81,11 @@ def drive(matter_id: str) -> dict[str, Any]:
     view = publish_matter(matter_id)
     if view["status"] != "open":
         return {"matter": matter_id, "status": view["status"]}
-    label = queries.wait_label(view)
-    key = f"{label}-{uuid.uuid4().hex[:8]}"
-    step = Step(view["stage"])
-    if view["needs_revision"] or step not in FORMS:
+    key = f"{view['label']}-{uuid.uuid4().hex[:8]}"
+    if view["form_step"] is None:
         suspend_flow_run(key=key, timeout=SUSPEND_TIMEOUT)  # 退回修改: `hefa revise` wakes it
     else:
-        form = FORMS[step][0].with_initial_data(description=describe.form_description(view))
+        form = FORMS[Step(view["form_step"])][0].with_initial_data(description=view["form_description"])
         suspend_flow_run(wait_for_input=form, key=key, timeout=SUSPEND_TIMEOUT)
     return {"matter": matter_id, "status": "open"}  # not reached: suspending ends the process
 

@@ -30,7 +30,8 @@ def start_matter_run(matter_id: str) -> dict[str, str | None]:
         return {"id": None, "url": None, "note": "unknown matter"}
     tags = ["hefa", matter.kind, matter.organ, matter.id]
     try:
-        run_id = rest.create_matter_run(rules_for(matter.kind).flow_name, matter.id, matter.title, tags)
+        run_id = rest.create_matter_run(rules_for(matter.kind).flow_name, matter.id, matter.title, tags,
+                                        idempotency_key=f"hefa-{matter.id}-{matter.created_at.isoformat()}")
     except rest.PrefectUnavailable:
         return {"id": None, "url": None,
                 "note": "流程服务未运行，hefa serve 启动后会自动建立流程 / hefa serve will start it"}

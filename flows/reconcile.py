@@ -16,9 +16,8 @@ import logging
 import threading
 from typing import Any
 
-from hefa.flows import rest
-from hefa.review import queries, steps
-from hefa.review.rules import rules_for
+from hefa.flows import notify, rest
+from hefa.review import queries
 
 log = logging.getLogger("hefa.reconcile")
 TAG = "hefa"
@@ -38,20 +37,14 @@ def _runs_in(states: list[str], limit: int = 200) -> list[dict[str, Any]]:
 
 
 def start_missing_runs() -> int:
+    """Create the runs of matters that have none (the same idempotency key as ``hefa submit``
+    uses, so a submit still creating its run and this pass never make two)."""
     started = 0
     for matter in queries.matters_without_flow_run():
-        try:
-            run_id = rest.create_matter_run(rules_for(matter["kind"]).flow_name, matter["id"],
-                                            matter["title"], matter_tags(matter))
-        except rest.PrefectUnavailable:
+        if notify.start_matter_run(matter["id"])["id"] is None:
             return started
-        steps.attach_flow_run(matter["id"], run_id)
         started += 1
     return started
-
-
-def matter_tags(matter: dict[str, Any]) -> list[str]:
-    return [TAG, matter["kind"], matter["organ"], matter["id"]]
 
 
 def wake_stale_runs() -> int:

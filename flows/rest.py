@@ -93,18 +93,23 @@ def deployment_id(flow_name: str, deployment: str = DEPLOYMENT_NAME) -> str | No
     return found["id"] if found else None
 
 
-def create_matter_run(flow_name: str, matter_id: str, title: str, tags: list[str]) -> str:
-    """Create the flow run of a matter from its kind's deployment; returns its id."""
+def create_matter_run(flow_name: str, matter_id: str, title: str, tags: list[str],
+                      idempotency_key: str | None = None) -> str:
+    """Create the flow run of a matter from its kind's deployment; returns its id.
+
+    Retried on 503s; the idempotency key (matter id and creation time) makes a retry
+    after a lost answer return the same run instead of a second one.
+    """
     deployment = deployment_id(flow_name)
     if deployment is None:
         raise PrefectUnavailable(
             f"找不到部署 {flow_name}/{DEPLOYMENT_NAME}：请运行 hefa serve / deployment not served"
         )
-    run = call("POST", f"/deployments/{deployment}/create_flow_run", {
+    run = call("POST", f"/deployments/{deployment}/create_flow_run", attempts=7, body={
         "name": f"{matter_id} {title}"[:120],
         "parameters": {"matter_id": matter_id},
         "tags": tags,
-        "idempotency_key": f"hefa-matter-{matter_id}",
+        "idempotency_key": idempotency_key or f"hefa-matter-{matter_id}",
     })
     return str(run["id"])
 

@@ -139,8 +139,29 @@ def _sources(session: Session, matter: Matter) -> list[tuple[str, str, dict[str,
     return out
 
 
+def _missing(matter_id: str) -> bool:
+    """Whether any record still lacks its document (cheap: ids only, no rendering)."""
+    from .db import read_session
+
+    with read_session() as session:
+        have = set(session.scalars(select(GeneratedDocument.source)
+                                   .where(GeneratedDocument.matter_id == matter_id)))
+        wanted = {f"opinion-{i}" for i in session.scalars(
+            select(LegalOpinion.id).where(LegalOpinion.matter_id == matter_id))}
+        wanted |= {f"assessment-{i}" for i in session.scalars(
+            select(RiskAssessment.id).where(RiskAssessment.matter_id == matter_id))}
+        wanted |= {f"deliberation-{i}" for i in session.scalars(
+            select(Deliberation.id).where(Deliberation.matter_id == matter_id,
+                                          Deliberation.head_spoke_last.is_(True)))}  # type: ignore[attr-defined]
+        wanted |= {f"filing-{i}" for i in session.scalars(
+            select(Filing.id).where(Filing.matter_id == matter_id))}
+    return bool(wanted - have)
+
+
 def generate_pending(matter_id: str) -> list[GeneratedDocument]:
     """Write every document the matter's records call for and that does not exist yet."""
+    if not _missing(matter_id):
+        return []
     from hefa.forms.render import DOCUMENT_TITLES, render_document
 
     made: list[GeneratedDocument] = []

@@ -320,6 +320,9 @@ RULES: dict[Kind, KindRules] = {
     ),
 }
 
+# Meetings that may decide collectively (集体讨论): 常务会议/全体会议 (国务院令第713号 art. 30) and others.
+MEETING_KINDS: tuple[str, ...] = ("常务会议", "全体会议", "办公会议", "党组会议", "集体讨论会议")
+
 # Steps that, once the review stage exists for a kind, need a current lawful opinion.
 DECIDING_STEPS: frozenset[Step] = frozenset({Step.DELIBERATION, Step.ISSUANCE, Step.FILING})
 

@@ -43,7 +43,7 @@ from .models import (
     PublicParticipation,
     RiskAssessment,
 )
-from .rules import Kind, Role, Step, rules_for
+from .rules import MEETING_KINDS, Kind, Role, Step, rules_for
 
 
 @dataclass
@@ -535,7 +535,6 @@ def record_opinion(creds: Credentials, matter_id: str, *, conclusion: str, reaso
 
 
 DECISIONS = {"approve": "同意", "reject": "不同意", "defer": "暂缓"}
-MEETING_KINDS = ("常务会议", "全体会议", "办公会议", "党组会议", "集体讨论会议")
 
 
 def record_deliberation(creds: Credentials, matter_id: str, *, decision: str, attendees: str,

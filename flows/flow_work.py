@@ -1,0 +1,82 @@
+"""What a matter's flow asks of ``review/``: take one form input, and the matter's view.
+
+These run where the domain is loaded: in ``hefa serve``'s desk when one answers
+(the flow process then never imports SQLAlchemy or the models), or in the
+flow process itself on a worker with no desk. No Prefect import here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from hefa.flows import describe
+from hefa.flows.inputs import FORMS
+from hefa.review import documents_out, queries, steps
+from hefa.review.errors import Refused
+from hefa.review.rules import Step
+
+
+def parse_key(key: str) -> tuple[str, int] | None:
+    """'suspended-review-v2-1a2b3c4d-response' → ('review', 2)."""
+    base = key.removeprefix("suspended-").removesuffix("-response")
+    parts = base.split("-")
+    if len(parts) != 3 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
+        return None
+    return parts[0], int(parts[1][1:])
+
+
+def take_form_input(matter_id: str, run_id: str, key: str, value: str) -> dict[str, str]:
+    """Hand one stored form input to its step service, once.
+
+    The receipt is written in the same transaction as the step or its refusal, so a
+    replayed flow that meets the same input again finds it ``taken``.
+    """
+    if steps.form_input_taken(run_id, key):
+        return {"outcome": "taken", "message": ""}
+    raw = json.loads(value) if value else {}
+    officer = str(raw.get("officer", ""))[:64] if isinstance(raw, dict) else ""
+    parsed = parse_key(key)
+    known = {s.value for s in FORMS}
+    with steps.taking_form_input(run_id, key):
+        if parsed is None or parsed[0] not in known:
+            steps.refuse_input(officer, "form", matter_id, "此时不接受表单输入 / no form expected")
+            return {"outcome": "refused", "message": "no form expected"}
+        step = Step(parsed[0])
+        model, action, to_kwargs = FORMS[step]
+        try:
+            form = model.model_validate(raw)
+        except ValidationError as exc:
+            reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            steps.refuse_input(officer, action, matter_id, reason[:500])
+            return {"outcome": "refused", "message": reason}
+        kwargs = to_kwargs(form)
+        if step is Step.REVIEW:  # an opinion on the version the form showed: stale if revised since
+            view = queries.status_of(matter_id)
+            kwargs["version_sha256"] = next(
+                (v["sha256"] for v in view["versions"] if v["number"] == parsed[1]), None)
+        try:
+            outcome = steps.SERVICES[action](steps.Credentials(form.officer, code=form.code), matter_id,
+                                             channel="form", **kwargs)
+        except Refused as exc:
+            return {"outcome": "refused", "message": f"{action} by {officer}: {exc}"}
+    return {"outcome": "accepted",
+            "message": f"{action} by {officer} (audit #{outcome.event_seq}): {outcome.message}"}
+
+
+def matter_view(matter_id: str) -> dict[str, Any]:
+    """Write due documents; return what the flow publishes and how it waits next."""
+    documents_out.generate_pending(matter_id)
+    view = queries.status_of(matter_id)
+    documents = documents_out.documents_of(matter_id)
+    step = Step(view["stage"]) if view["status"] == "open" else None
+    return {
+        "status": view["status"], "title": view["title"], "label": queries.wait_label(view),
+        "form_step": step.value if step in FORMS and not view["needs_revision"] else None,
+        "form_description": describe.form_description(view) if view["status"] == "open" else "",
+        "trail_rows": describe.trail_rows(queries.trail_of(matter_id)),
+        "summary_markdown": describe.summary_markdown(view, documents),
+    }
