@@ -46,14 +46,28 @@ def _sha256(data: str) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+SEPARATOR = "\x1f"  # U+001F UNIT SEPARATOR: never inside a field (``_clean`` replaces control characters)
+_CONTROL = {code: "\ufffd" for code in range(32)}
+
+
+def _clean(text: str) -> str:
+    """A field as stored: control characters (the separator among them) become U+FFFD."""
+    return text.translate(_CONTROL)
+
+
 def event_hash(fields: dict[str, Any]) -> str:
-    """The hash of one event, from its fields (all but ``hash`` and ``payload``)."""
-    return _sha256(canonical_json([fields[name] for name in _HASHED_FIELDS]))
+    """The hash of one event: sha256 of its twelve hashed fields, as text, joined by U+001F
+    (``seq`` in decimal; an event without a matter has ``matter_id`` "")."""
+    return _sha256(SEPARATOR.join(map(str, (fields[name] for name in _HASHED_FIELDS))))
 
 
-def _row_hash(row: tuple[Any, ...]) -> str:
-    """``event_hash`` of a row read as a tuple in ``_COLUMNS`` order."""
-    return _sha256(_CANONICAL.encode(list(row[:_N_HASHED])))
+def _row_hash(row: tuple[Any, ...]) -> str | None:
+    """``event_hash`` of a row read as a tuple in ``_COLUMNS`` order; None when a field holds
+    the separator (a stored event never does, so the row was forged)."""
+    joined = SEPARATOR.join(map(str, row[:_N_HASHED]))
+    if joined.count(SEPARATOR) != _N_HASHED - 1:
+        return None
+    return _sha256(joined)
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,7 @@ def append(
     outcome: str,
     officer: str = "",
     role: str = "",
-    matter_id: str | None = None,
+    matter_id: str | None = "",
     reason: str = "",
     doc_sha256: str = "",
     channel: str = "cli",
@@ -101,14 +115,14 @@ def append(
     fields: dict[str, Any] = {
         "seq": last.seq + 1,
         "at": now().astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "officer": officer,
-        "role": role,
-        "action": action,
-        "matter_id": matter_id,
-        "outcome": outcome,
-        "reason": reason,
-        "doc_sha256": doc_sha256,
-        "channel": channel,
+        "officer": _clean(officer),
+        "role": _clean(role),
+        "action": _clean(action),
+        "matter_id": _clean(matter_id or ""),
+        "outcome": _clean(outcome),
+        "reason": _clean(reason),
+        "doc_sha256": _clean(doc_sha256),
+        "channel": _clean(channel),
         "payload_digest": _sha256(payload_text),
         "prev_hash": last.hash,
     }

@@ -233,8 +233,8 @@ class DeadlineWarning(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """One link of the hash-chained audit log (审计链). Never updated, never deleted.
 
-    ``hash = sha256(canonical(seq, at, officer, role, action, matter_id, outcome,
-    reason, doc_sha256, channel, payload_digest, prev_hash))`` — see ``review/audit.py``.
+    ``hash = sha256(seq, at, officer, role, action, matter_id, outcome, reason, doc_sha256,
+    channel, payload_digest, prev_hash joined by U+001F)`` — see ``review/audit.py``.
     """
 
     seq: int = Field(primary_key=True)
@@ -242,7 +242,7 @@ class AuditEvent(SQLModel, table=True):
     officer: str = Field(default="", max_length=64)
     role: str = Field(default="", max_length=32)
     action: str = Field(max_length=40)
-    matter_id: str | None = Field(default=None, index=True, max_length=16)
+    matter_id: str = Field(default="", index=True, max_length=16)  # "" when no matter
     outcome: str = Field(max_length=16)  # accepted | refused | warning | system
     reason: str = ""
     doc_sha256: str = Field(default="", max_length=64)

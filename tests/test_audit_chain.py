@@ -71,7 +71,7 @@ def altered(column: str, value: Any) -> Any:
         fresh = secrets.token_hex(32)
         return fresh if value != fresh else secrets.token_hex(32)
     if column == "matter_id":
-        return "2099-0001" if value is None else None
+        return "2099-0001" if not value else ""
     if column == "payload":
         return value[:-1] + ',"x":1}' if value not in ("", "{}") else '{"x":1}'
     if column == "at":
@@ -198,7 +198,7 @@ def test_verify_streams_in_bounded_memory(sqlite_office: Office) -> None:
         insert = f"INSERT INTO auditevent ({ALL}) VALUES ({', '.join('?' * len(COLUMNS))})"
         for seq in range(head.seq + 1, head.seq + total + 1):
             fields = {"seq": seq, "at": (start + dt.timedelta(seconds=seq)).isoformat(timespec="microseconds"),
-                      "officer": "li", "role": "counsel", "action": "opinion", "matter_id": None,
+                      "officer": "li", "role": "counsel", "action": "opinion", "matter_id": "",
                       "outcome": "refused", "reason": "合成 " * 40, "doc_sha256": "", "channel": "cli",
                       "payload_digest": digest, "prev_hash": previous}
             fields["hash"] = event_hash(fields)
@@ -220,6 +220,17 @@ def test_verify_streams_in_bounded_memory(sqlite_office: Office) -> None:
         tracemalloc.stop()
     assert result.count == head.seq + total
     assert peak < 50 * 1024 * 1024, f"verify peaked at {peak / 2**20:.1f} MiB"
+
+
+def test_a_separator_smuggled_into_a_field_is_found(office: Office) -> None:
+    """Moving text across a field boundary with U+001F keeps the joined text the same: refused."""
+    build_chain(office)
+    with read_session() as session:
+        row = session.connection().execute(text("SELECT officer, role FROM auditevent WHERE seq = 3")).one()
+    execute("UPDATE auditevent SET officer = :o, role = :r WHERE seq = 3",
+            o=f"{row.officer}\x1f{row.role[:1]}", r=row.role[1:])
+    with read_session() as session, pytest.raises(ChainBroken, match="第 3 号"):
+        verify(session)
 
 
 def test_an_event_forged_before_the_first_is_found(office: Office) -> None:

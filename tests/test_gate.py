@@ -494,7 +494,7 @@ def test_bad_titles_are_refused_and_nothing_is_written(office: Office, hefa_home
     assert _blobs(hefa_home) == []
     after = events()
     assert len(after) == before + 1
-    assert (after[-1].action, after[-1].outcome, after[-1].matter_id) == ("submit", "refused", None)
+    assert (after[-1].action, after[-1].outcome, after[-1].matter_id) == ("submit", "refused", "")
     chain_ok()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 18:53:32.497541
+Create Date: 2026-11-25 20:06:34.401090
 """
 from collections.abc import Sequence
 
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('officer', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('matter_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('matter_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('doc_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
