@@ -46,6 +46,20 @@ def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str
     return outcome.to_dict()
 
 
+def _write_documents_soon(matter_id: str) -> None:
+    """Write the step's documents now, in the background, while the woken flow starts up:
+    rendering is then off the path from a step to the flow's next suspension."""
+    from hefa.review import documents_out
+
+    def write() -> None:
+        try:
+            documents_out.generate_pending(matter_id)
+        except Exception:  # the flow writes them on its next replay
+            pass
+
+    threading.Thread(target=write, name="hefa-documents", daemon=True).start()
+
+
 def flow_work(work: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A matter flow's ``review/`` work, done here where the domain is loaded."""
     from hefa.flows import flow_work as works
@@ -68,6 +82,8 @@ class _Handler(socketserver.StreamRequestHandler):
             else:
                 creds = Credentials(**request["credentials"])
                 answer = perform(request["action"], creds, request.get("kwargs") or {})
+                if answer.get("accepted"):
+                    _write_documents_soon(answer["matter"])
         except Exception as exc:  # a malformed request must not stop the desk
             answer = {"accepted": False, "reason": f"desk error: {exc}", "code": "desk"}
         self.wfile.write(json.dumps(answer, ensure_ascii=False, default=str).encode() + b"\n")
