@@ -21,7 +21,7 @@ from hefa.review.prescreen import CATEGORIES, prescreen_text
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = (
-    Path("/work/shared/samples/labeled_clauses.tsv"),
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "labeled_clauses_shared.tsv",
     REPO / "tests" / "data" / "labeled_clauses_hefa.tsv",
 )
 CLEAN = "-"

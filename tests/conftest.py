@@ -23,7 +23,6 @@ os.environ.pop("HEFA_TODAY", None)
 os.environ.pop("HEFA_TOKEN", None)
 
 SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 PG_ADMIN_URL = os.environ.get("HEFA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

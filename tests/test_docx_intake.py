@@ -17,7 +17,7 @@ from hefa.review.docx_intake import (
     validate_docx,
 )
 
-SAMPLES = sorted(Path("/work/shared/samples").glob("*.docx"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "forms" / "samples").glob("*.docx"))
 LIMITS = {
     "max_upload_bytes": 20 * 1024 * 1024,
     "max_uncompressed_bytes": 100 * 1024 * 1024,
@@ -265,7 +265,7 @@ def test_samples_validate_and_extract(path: Path) -> None:
 
 
 def test_sample_articles() -> None:
-    path = Path("/work/shared/samples/normative_agritourism_draft.docx")
+    path = Path(__file__).resolve().parents[1] / "forms" / "samples" / "normative_agritourism_draft.docx"
     extracted = extract_document(path.read_bytes())
     articles = [p.article for p in extracted.paragraphs if p.article]
     assert articles[0] == "第一条" and articles[-1] == "第十五条"

@@ -26,7 +26,7 @@ from hefa.review.prescreen import (
 
 REPO = Path(__file__).resolve().parent.parent
 LABELLED_FILES = (
-    Path("/work/shared/samples/labeled_clauses.tsv"),
+    Path(__file__).resolve().parent / "data" / "labeled_clauses_shared.tsv",
     REPO / "tests" / "data" / "labeled_clauses_hefa.tsv",
 )
 
@@ -148,7 +148,7 @@ def test_article_numbers_carried_into_findings_from_docx() -> None:
 
 
 def test_sample_document_findings() -> None:
-    path = Path("/work/shared/samples/normative_agritourism_draft.docx")
+    path = Path(__file__).resolve().parents[1] / "forms" / "samples" / "normative_agritourism_draft.docx"
     findings = prescreen_document(extract_document(path.read_bytes()))
     by_article = {finding.article: finding.category for finding in findings}
     assert by_article == {
@@ -166,7 +166,7 @@ def test_sample_document_findings() -> None:
 
 
 def test_clean_sample_has_no_findings() -> None:
-    path = Path("/work/shared/samples/normative_clean.docx")
+    path = Path(__file__).resolve().parents[1] / "forms" / "samples" / "normative_clean.docx"
     assert prescreen_document(extract_document(path.read_bytes())) == []
 
 
