@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import json
 import os
 import signal
@@ -298,15 +297,9 @@ def make_office(install: Install, organ: str = "河东镇人民政府") -> dict[
 
 
 def docx_bytes(paragraphs: list[str], title: str = "河东镇综合服务中心物业服务合同") -> bytes:
-    import docx
+    from hefa.forms.drafts import plain_docx
 
-    document = docx.Document()
-    document.add_heading(title, level=0)
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return plain_docx(paragraphs, title)
 
 
 CONTRACT = ["第一条 甲方委托乙方提供综合服务中心物业服务，服务期限一年。",

@@ -4,7 +4,6 @@ server with ``hefa serve`` for the flow tests. Nothing is mocked."""
 
 from __future__ import annotations
 
-import io
 import os
 import socket
 import subprocess
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from hefa.forms.drafts import plain_docx
 
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.pop("HEFA_TODAY", None)
@@ -153,15 +154,7 @@ def sqlite_office(sqlite_home: Path) -> Office:
 
 def docx_bytes(paragraphs: list[str], title: str = "关于加强乡村治理的若干规定") -> bytes:
     """A real .docx built with python-docx."""
-    import docx
-
-    document = docx.Document()
-    document.add_heading(title, level=0)
-    for text in paragraphs:
-        document.add_paragraph(text)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return plain_docx(paragraphs, title)
 
 
 CLEAN = docx_bytes(["第一条 为规范管理，根据有关法律法规，制定本规定。",
