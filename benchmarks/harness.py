@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import socket
@@ -316,24 +315,9 @@ class Api:
         self.base = base.rstrip("/")
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(6):
-            request = urllib.request.Request(self.base + path, data=data, method=method,
-                                             headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=timeout) as response:
-                    raw = response.read()
-                    return json.loads(raw) if raw else None
-            except urllib.error.HTTPError as exc:
-                if exc.code == 404:
-                    return None
-                if exc.code < 500 or attempt == 5:
-                    raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:300]!r}") from exc
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if attempt == 5:
-                    raise
-            time.sleep(0.05 * 2 ** attempt)
-        return None
+        from hefa.flows import rest
+
+        return rest.call(method, path, body, timeout=timeout, attempts=6, base=self.base, retry_refused=True)
 
     def healthy(self) -> bool:
         try:

@@ -52,10 +52,11 @@ def _headers() -> dict[str, str]:
 
 
 def call(method: str, path: str, body: Any = None, *, timeout: float = 5.0,
-         attempts: int = 4) -> Any:
-    """One API call, retried with backoff on 503 and connection resets."""
+         attempts: int = 4, base: str | None = None, retry_refused: bool = False) -> Any:
+    """One API call, retried with backoff on 503 and connection resets (and on a refused
+    connection too with ``retry_refused``, for a server still starting)."""
     data = json.dumps(body).encode("utf-8") if body is not None else None
-    url = api_url().rstrip("/") + path
+    url = (base or api_url()).rstrip("/") + path
     delay = 0.1
     for attempt in range(attempts):
         request = urllib.request.Request(url, data=data, method=method, headers=_headers())
@@ -70,7 +71,7 @@ def call(method: str, path: str, body: Any = None, *, timeout: float = 5.0,
                 detail = exc.read().decode("utf-8", "replace")[:300]
                 raise PrefectUnavailable(f"Prefect API {method} {path}: {exc.code} {detail}") from exc
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            refused = isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
+            refused = isinstance(getattr(exc, "reason", exc), ConnectionRefusedError) and not retry_refused
             if refused or attempt == attempts - 1:
                 raise PrefectUnavailable(f"Prefect API 无法连接 / unreachable at {url}: {exc}") from exc
         time.sleep(delay)
