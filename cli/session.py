@@ -73,9 +73,6 @@ def set_json(enabled: bool) -> None:
     _json_mode = enabled
 
 
-def json_mode() -> bool:
-    return _json_mode
-
 
 def emit(data: Any, human: str | None = None) -> None:
     """Print an answer: JSON when ``--json`` was given, otherwise the human text."""

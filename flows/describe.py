@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CATEGORY_ZH = {"penalty": "设定行政处罚", "new_license": "增设许可/审批", "coercion": "设定行政强制",
-               "fee": "设定收费/征收", "burden": "减损权利/增加义务", "power": "扩权减责",
-               "competition": "排除、限制竞争"}
+from hefa.review.prescreen import CATEGORY_ZH
 
 
 def _cell(text: Any) -> str:

@@ -104,13 +104,6 @@ def provisioning_uri(name: str, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name="hefa 合法性审查")
 
 
-def current_code(officer: Officer, at: dt.datetime | None = None) -> str:
-    """The code an authenticator shows now (for the demo and tests)."""
-    import pyotp
-
-    return pyotp.TOTP(totp_secret(officer)).at(at or dt.datetime.now(dt.UTC))
-
-
 def _matching_counter(officer: Officer, code: str) -> int | None:
     """The TOTP time-step the code belongs to (current ±1 window), or None."""
     import pyotp

@@ -118,15 +118,6 @@ def running_clocks(matter: Matter, *, on: dt.date | None = None) -> list[Due]:
     return sorted(clocks.values(), key=lambda d: d.due_on)
 
 
-def earliest(matter: Matter, stage: StageRule) -> dt.date | None:
-    """The first day a MIN limit of this stage allows its completion (shown, not always enforced)."""
-    for limit in stage.limits:
-        start = _start_of(matter, stage, limit)
-        if limit.bound is Bound.MIN and start is not None:
-            return advance(start, limit_value(limit), limit.unit)
-    return None
-
-
 def _period_long_enough(start: dt.date, end: dt.date, limit: TimeLimit) -> tuple[bool, dt.date]:
     """Whether a period [start, end] (both days included) lasts at least the minimum."""
     minimum_end = advance(start - dt.timedelta(days=1), limit_value(limit), limit.unit)

@@ -30,11 +30,8 @@ from .models import (
     Officer,
     RiskAssessment,
 )
+from .prescreen import CATEGORY_ZH
 from .rules import KIND_ZH, Kind, Step, rules_for
-
-CATEGORY_ZH = {"penalty": "设定行政处罚", "new_license": "增设行政许可或审批",
-               "coercion": "设定行政强制", "fee": "设定收费或征收", "burden": "减损权利或增加义务",
-               "power": "增加本机关权力或减少法定职责", "competition": "排除、限制竞争"}
 
 
 def _matter_context(session: Session, matter: Matter) -> dict[str, Any]:

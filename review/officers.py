@@ -80,14 +80,6 @@ def _make_officer(session: Session, name: str, roles: str, organ: str) -> tuple[
     return officer, enrolment
 
 
-def has_admin() -> bool:
-    from .db import read_session
-
-    with read_session() as session:
-        return bool(session.scalar(select(func.count()).select_from(Officer)
-                                   .where(Officer.roles.like("%admin%"))))  # type: ignore[attr-defined]
-
-
 def bootstrap_admin(name: str = "admin", organ: str = "") -> Enrolment | None:
     """The first administrator (``hefa init``); None when one exists already."""
     name = v.name(name)

@@ -45,6 +45,13 @@ CATEGORIES: tuple[str, ...] = (
     "power",
     "competition",
 )
+
+# The categories in Chinese (rules.md: what a normative document may not do), for people.
+CATEGORY_ZH: dict[str, str] = {
+    "penalty": "设定行政处罚", "new_license": "增设行政许可或审批", "coercion": "设定行政强制",
+    "fee": "设定收费或征收", "burden": "减损权利或增加义务", "power": "增加本机关权力或减少法定职责",
+    "competition": "排除、限制竞争",
+}
 ALL_CATEGORIES = "*"
 DATA_DIR = Path(__file__).resolve().parent
 RULES_FILE = DATA_DIR / "prescreen_rules.tsv"
