@@ -3,7 +3,7 @@
 doing the same reading, on the same database, in the same run.
 
 The data are built fast but consistent with the models: audit events hashed
-with ``hefa.review.audit.event_hash`` and chained, inserted in batches
+with ``hefa.review.records.audit.event_hash`` and chained, inserted in batches
 (``executemany`` on SQLite, ``COPY`` on PostgreSQL).
 """
 
@@ -43,7 +43,7 @@ def _db_target(inst: Install) -> tuple[str, str]:
 
 def build_chain(inst: Install, count: int, matter_ids: list[str] | None = None, batch: int = 20000) -> int:
     """Append ``count`` valid events after the chain's current head; returns the new head seq."""
-    from hefa.review import audit, db
+    from hefa.review.records import audit, db
 
     with db.read_session() as s:
         head = audit.head(s)
@@ -132,7 +132,7 @@ def run_verify(quick: bool, *, postgres: bool = False) -> list[Result]:
     backend = "postgres" if postgres else "sqlite"
     count = 100_000 if quick else 1_000_000
     with installation("verify", postgres=postgres) as inst:
-        from hefa.review import db
+        from hefa.review.records import db
 
         db.engine()  # the schema, by hefa's own migrations
         t = time.perf_counter()
@@ -168,9 +168,9 @@ def populate_matters(inst: Install, count: int) -> list[str]:
     """``count`` open matters spread over every kind and stage, each with its first version."""
     from sqlalchemy import insert, select
 
-    from hefa.review import db
-    from hefa.review.models import DocumentVersion, Matter, Officer
-    from hefa.review.rules import Kind, rules_for
+    from hefa.review.law.rules import Kind, rules_for
+    from hefa.review.records import db
+    from hefa.review.records.models import DocumentVersion, Matter, Officer
 
     eng = db.engine()
     with db.read_session() as s:
@@ -212,7 +212,7 @@ def populate_matters(inst: Install, count: int) -> list[str]:
 
 def _pending_sql(officer: str) -> str:
     """The query behind ``hefa pending``, written out by hand for the bare baseline."""
-    from hefa.review.rules import Kind, rules_for
+    from hefa.review.law.rules import Kind, rules_for
 
     counsel_pairs = []
     for kind in Kind:

@@ -64,9 +64,9 @@ def _step_cmd(stage: str, matter: str, n: int) -> tuple[str, list[str]]:
 def _step_in_process(inst: Install, stage: str, matter: str, n: int) -> None:
     """The same service the CLI calls, then the same REST wake — minus process start-up."""
     from hefa.flows.rest import wake
-    from hefa.review import steps
-    from hefa.review.db import read_session
-    from hefa.review.models import Matter
+    from hefa.review.records.db import read_session
+    from hefa.review.records.models import Matter
+    from hefa.review.services import steps
 
     officer, _ = STEP_COMMANDS[stage]
     creds = steps.Credentials(officer, token=inst.tokens[officer])
@@ -82,8 +82,8 @@ def _step_in_process(inst: Install, stage: str, matter: str, n: int) -> None:
 
 
 def _stage_of(matter: str) -> str:
-    from hefa.review.db import read_session
-    from hefa.review.models import Matter
+    from hefa.review.records.db import read_session
+    from hefa.review.records.models import Matter
 
     with read_session() as s:
         m = s.get(Matter, matter)

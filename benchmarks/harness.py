@@ -205,9 +205,9 @@ class Install:
 
 
 def reset_caches() -> None:
-    from hefa.review import db
     from hefa.review.config import reset_settings
-    from hefa.review.workdays import reset_calendar_cache
+    from hefa.review.law.workdays import reset_calendar_cache
+    from hefa.review.records import db
 
     reset_settings()
     db.dispose_all()
@@ -282,8 +282,8 @@ def postgres_available() -> bool:
 
 def make_office(install: Install, organ: str = "河东镇人民政府") -> dict[str, str]:
     """Admin and staff, in-process through the real services; their tokens."""
-    from hefa.review import officers
-    from hefa.review.steps import Credentials
+    from hefa.review.people import officers
+    from hefa.review.services.steps import Credentials
 
     admin = officers.bootstrap_admin("admin", organ)
     assert admin is not None

@@ -54,8 +54,8 @@ def run(quick: bool, *, postgres: bool = False) -> list[Result]:
 
             from sqlalchemy import func, select
 
-            from hefa.review import db
-            from hefa.review.models import AuditEvent, Matter
+            from hefa.review.records import db
+            from hefa.review.records.models import AuditEvent, Matter
 
             with db.read_session() as s:
                 in_db = s.scalar(select(func.count()).select_from(Matter)) or 0

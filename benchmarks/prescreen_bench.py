@@ -57,8 +57,8 @@ def run(quick: bool) -> list[Result]:
     import docx
 
     from hefa.review.config import settings
-    from hefa.review.docx_intake import extract_document, validate_docx
-    from hefa.review.prescreen import prescreen_document
+    from hefa.review.documents.docx_intake import extract_document, validate_docx
+    from hefa.review.documents.prescreen import prescreen_document
 
     data = document(3000)
     cfg = settings()

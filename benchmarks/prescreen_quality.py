@@ -17,7 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hefa.review.prescreen import CATEGORIES, prescreen_text
+from hefa.review.documents.prescreen import CATEGORIES, prescreen_text
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = (

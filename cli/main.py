@@ -38,7 +38,7 @@ def _creds(name: str | None, token: str | None, code: str | None):  # type: igno
 def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
     """Call a service; turn hefa's errors into one line and an exit code."""
     from hefa.review.errors import HefaError
-    from hefa.review.workdays import CalendarError
+    from hefa.review.law.workdays import CalendarError
 
     try:
         return fn(*args, **kwargs)
@@ -51,11 +51,11 @@ def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def
 def _perform(action: str, creds, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
     """Record one step: through a running ``hefa serve`` (the desk) when there is one,
     otherwise in this process — the same ``review/`` service either way."""
-    from hefa.flows.desk_client import ask_step
+    from hefa.desk.client import ask_step
 
     answer = ask_step(action, creds, kwargs)
     if answer is None:
-        from hefa.flows.desk import perform
+        from hefa.desk.server import perform
 
         answer = perform(action, creds, kwargs)
     if not answer.get("accepted"):
@@ -84,8 +84,9 @@ def init(admin: Annotated[str, typer.Option(help="首个管理员姓名 / first 
          json_: JsonOpt = False) -> None:
     """初始化（可重复运行）：建库或升级，创建首个管理员 / create or upgrade the database."""
     out.set_json(json_)
-    from hefa.review import db, officers
-    from hefa.review.credentials import installation_key
+    from hefa.review.people import officers
+    from hefa.review.people.credentials import installation_key
+    from hefa.review.records import db
 
     _guard(db.upgrade, db.engine_for(db.settings().database))
     installation_key(create=True)
@@ -117,7 +118,7 @@ def officer_add(name: str, role: Annotated[str, typer.Option(help="岗位，可�
                 as_: AsOpt = None, token: TokenOpt = None, json_: JsonOpt = False) -> None:
     """添加人员，显示一次令牌和动态码二维码 / add an officer."""
     out.set_json(json_)
-    from hefa.review import officers
+    from hefa.review.people import officers
 
     enrolment = _guard(officers.add_officer, _creds(as_, token, None), name, role, organ)
     out.emit(enrolment.to_dict(), _enrolment_text(enrolment, "人员已添加 / officer added"))
@@ -129,8 +130,8 @@ def officer_list(json_: JsonOpt = False) -> None:
     out.set_json(json_)
     from sqlalchemy import select
 
-    from hefa.review.db import read_session
-    from hefa.review.models import Officer
+    from hefa.review.records.db import read_session
+    from hefa.review.records.models import Officer
 
     with read_session() as s:
         rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
@@ -144,7 +145,7 @@ def officer_list(json_: JsonOpt = False) -> None:
 def _officer_change(action: str, name: str, as_: str | None, token: str | None,
                     json_: bool) -> None:
     out.set_json(json_)
-    from hefa.review import officers
+    from hefa.review.people import officers
 
     fn = {"disable": officers.disable_officer, "enable": officers.enable_officer,
           "unlock": officers.unlock_officer}[action]
@@ -178,7 +179,7 @@ def officer_rotate(name: str, as_: AsOpt = None, token: TokenOpt = None,
                    json_: JsonOpt = False) -> None:
     """更换令牌和动态码密钥，旧的立即失效 / new token and TOTP secret."""
     out.set_json(json_)
-    from hefa.review import officers
+    from hefa.review.people import officers
 
     enrolment = _guard(officers.rotate_officer, _creds(as_, token, None), name)
     out.emit(enrolment.to_dict(), _enrolment_text(enrolment, "凭据已更换 / rotated"))
@@ -190,8 +191,8 @@ def login(as_: AsOpt = None, json_: JsonOpt = False) -> None:
     out.set_json(json_)
     import getpass
 
-    from hefa.review import officers
-    from hefa.review.steps import Credentials
+    from hefa.review.people import officers
+    from hefa.review.services.steps import Credentials
 
     if not as_:
         out.fail("请用 --as 指定姓名 / --as NAME is required", code="usage")
@@ -352,8 +353,8 @@ def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天�
 def status(matter: MatterArg, json_: JsonOpt = False) -> None:
     """事项状态、期限、预审提示和记录 / a matter's state."""
     out.set_json(json_)
-    from hefa.review import queries
-    from hefa.review.db import read_session
+    from hefa.review.records import queries
+    from hefa.review.records.db import read_session
 
     with read_session() as s:
         data = _guard(queries.status, s, matter)
@@ -388,8 +389,8 @@ def list_(stage: Annotated[str | None, typer.Option(help="按阶段筛选")] = N
           json_: JsonOpt = False) -> None:
     """列出事项 / list matters."""
     out.set_json(json_)
-    from hefa.review import queries
-    from hefa.review.db import read_session
+    from hefa.review.records import queries
+    from hefa.review.records.db import read_session
 
     with read_session() as s:
         rows = _guard(queries.list_matters, s, stage=stage, kind=kind, status_is=status_)
@@ -401,8 +402,8 @@ def list_(stage: Annotated[str | None, typer.Option(help="按阶段筛选")] = N
 def pending(as_: AsOpt = None, json_: JsonOpt = False) -> None:
     """我的待办及期限 / what waits for an officer."""
     out.set_json(json_)
-    from hefa.review import queries
-    from hefa.review.db import read_session
+    from hefa.review.records import queries
+    from hefa.review.records.db import read_session
 
     if not as_:
         out.fail("请用 --as 指定姓名 / --as NAME is required", code="usage")
@@ -418,8 +419,8 @@ def pending(as_: AsOpt = None, json_: JsonOpt = False) -> None:
 def audit_(matter: MatterArg, json_: JsonOpt = False) -> None:
     """事项的审计记录（含被拒绝的操作） / a matter's audit trail."""
     out.set_json(json_)
-    from hefa.review import queries
-    from hefa.review.db import read_session
+    from hefa.review.records import queries
+    from hefa.review.records.db import read_session
 
     with read_session() as s:
         rows = _guard(queries.trail, s, matter)
@@ -435,8 +436,8 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
            json_: JsonOpt = False) -> None:
     """校验整条审计链，打印链头 / verify the audit chain."""
     out.set_json(json_)
-    from hefa.review import audit
-    from hefa.review.db import read_session
+    from hefa.review.records import audit
+    from hefa.review.records.db import read_session
 
     try:
         anchors = [audit.ChainHead.parse(a) for a in anchor or []]
@@ -452,7 +453,7 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
 def check(file: Path, json_: JsonOpt = False) -> None:
     """预审一个 .docx，列出可能违法的条款 / pre-screen a .docx."""
     out.set_json(json_)
-    from hefa.review.documents_in import screen_upload
+    from hefa.review.documents.incoming import screen_upload
 
     sha, findings = _guard(screen_upload, _read_file(file), file.name)
     out.emit({"file": str(file), "sha256": sha, "findings": findings},
@@ -465,13 +466,14 @@ def check(file: Path, json_: JsonOpt = False) -> None:
 def docs(matter: MatterArg, json_: JsonOpt = False) -> None:
     """事项的文书（法律意见书等），需要时先生成 / a matter's generated documents."""
     out.set_json(json_)
-    from hefa.review import documents_out, queries
-    from hefa.review.db import read_session
+    from hefa.review.documents import generated
+    from hefa.review.records import queries
+    from hefa.review.records.db import read_session
 
     with read_session() as s:
         _guard(queries.get_matter, s, matter)
-    _guard(documents_out.generate_pending, matter)
-    rows = documents_out.documents_of(matter)
+    _guard(generated.generate_pending, matter)
+    rows = generated.documents_of(matter)
     out.emit(rows, "\n".join(f"{r['title']:<10} {r['sha256'][:16]}  链头 {r['chain_head'][:20]}…  {r['path']}"
                              for r in rows) or "（尚无文书）")
 
@@ -480,7 +482,7 @@ def docs(matter: MatterArg, json_: JsonOpt = False) -> None:
 def export(matter: MatterArg, directory: Path, json_: JsonOpt = False) -> None:
     """导出事项全部卷宗（文稿各版本、文书、审计记录 CSV）归档 / export the dossier."""
     out.set_json(json_)
-    from hefa.review import dossier
+    from hefa.review.documents import dossier
 
     result = _guard(dossier.export, matter, directory)
     out.emit(result, f"已导出 / exported {len(result['files'])} 个文件到 {result['directory']}")
@@ -490,7 +492,7 @@ def export(matter: MatterArg, directory: Path, json_: JsonOpt = False) -> None:
 def overdue(json_: JsonOpt = False) -> None:
     """逾期和即将到期的事项 / overdue and due-soon matters."""
     out.set_json(json_)
-    from hefa.review.overdue import scan
+    from hefa.review.law.overdue import scan
 
     result = _guard(scan)
     out.emit(result.items + result.errors, "\n".join(
@@ -505,7 +507,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听
           pool: Annotated[str | None, typer.Option(
               help="扩展部署：把流程部署到该工作池，由 prefect worker 运行 / deploy to a work pool")] = None) -> None:
     """启动 Prefect 服务器（如未运行）并运行全部审查流程 / run the review flows."""
-    from hefa.flows.serve import serve as run_serve
+    from hefa.app.serve import serve as run_serve
 
     run_serve(host=host, poll_seconds=poll, pool=pool)
 
@@ -514,7 +516,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听
 def demo(keep: Annotated[bool, typer.Option("--keep", help="结束后保持服务运行，便于在 Prefect UI 中查看")] = False,
          home: Annotated[Path | None, typer.Option(help="演示数据目录（默认 ~/.hefa-demo，每次清空）")] = None) -> None:
     """演示：五类事项各走完整流程（含被拒绝的越权尝试和退回修改） / the walk-through."""
-    from hefa.flows.demo import run_demo
+    from hefa.app.demo import run_demo
 
     raise typer.Exit(run_demo(keep=keep, home=home))
 

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 import typer
 
-from hefa.review.identity import Credentials
 from hefa.review.paths import hefa_home
+from hefa.review.people.identity import Credentials
 
 TOKEN_WARNING = ("警告：--token 会出现在进程列表和命令历史中，请改用 HEFA_TOKEN 或 hefa login"
                  " / warning: --token is visible to other users; use HEFA_TOKEN or hefa login")

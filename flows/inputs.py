@@ -20,7 +20,7 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import Field
 
-from hefa.review.rules import MEETING_KINDS, Step
+from hefa.review.law.rules import MEETING_KINDS, Step
 
 OFFICER = Field(title="办理人员姓名 / officer", description="在 hefa 中登记的姓名", max_length=64)
 CODE = Field(title="动态码 / one-time code",

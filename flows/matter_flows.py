@@ -26,9 +26,9 @@ from prefect.flow_runs import suspend_flow_run
 from prefect.input.actions import delete_flow_run_input, filter_flow_run_input
 from prefect.runtime import flow_run
 
-from hefa.flows import desk_client
+from hefa.desk import client as desk_client
 from hefa.flows.inputs import FORMS
-from hefa.review.rules import RULES, Kind, Step
+from hefa.review.law.rules import RULES, Kind, Step
 
 SUSPEND_TIMEOUT = 365 * 24 * 3600  # reviews take days; a year before Prefect gives up
 
@@ -38,7 +38,7 @@ def _work(name: str, **kwargs: Any) -> dict[str, Any]:
     answer = desk_client.ask_flow(name, **kwargs)
     if answer is not None:
         return answer
-    from hefa.flows import flow_work
+    from hefa.desk import flow_work
 
     return getattr(flow_work, name)(**kwargs)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from hefa.flows import rest
-from hefa.review import steps
+from hefa.review.services import steps
 
 
 def _matter(matter_id: str) -> Any:
-    from hefa.review.db import read_session
-    from hefa.review.models import Matter
+    from hefa.review.records.db import read_session
+    from hefa.review.records.models import Matter
 
     with read_session() as session:
         return session.get(Matter, matter_id)
@@ -23,7 +23,7 @@ def _matter(matter_id: str) -> Any:
 
 def start_matter_run(matter_id: str) -> dict[str, str | None]:
     """Create the matter's flow run; the answer says where to watch it."""
-    from hefa.review.rules import rules_for
+    from hefa.review.law.rules import rules_for
 
     matter = _matter(matter_id)
     if matter is None:

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.events import emit_event
 
-from hefa.review.overdue import scan
+from hefa.review.law.overdue import scan
 
 OVERDUE_CRON = "0 * * * *"  # hourly; new warnings are recorded once, so scanning often is harmless
 

@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from hefa.flows import notify, rest
-from hefa.review import queries
+from hefa.review.records import queries
 
 log = logging.getLogger("hefa.reconcile")
 TAG = "hefa"

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .paths import hefa_home
+from hefa.review.paths import hefa_home
 
 
 class Settings(BaseSettings):

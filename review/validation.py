@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 
-from .errors import InvalidInput
+from hefa.review.errors import InvalidInput
 
 # Zero-width and bidirectional formatting characters (Unicode category Cf) hide text.
 _ALLOWED_CONTROL_MULTILINE = {"\n", "\t"}

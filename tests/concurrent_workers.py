@@ -16,8 +16,8 @@ def enter(env: dict[str, str]) -> None:
     for key in ENV_KEYS:
         os.environ.pop(key, None)
     os.environ.update(env)
-    from hefa.review import db
     from hefa.review.config import reset_settings
+    from hefa.review.records import db
 
     reset_settings()
     db.dispose_all()
@@ -30,7 +30,7 @@ def _write(out: Path, result: dict[str, Any]) -> None:
 def submit_worker(env: dict[str, str], name: str, token: str, count: int, data: bytes, barrier: Any,
                   out: Path) -> None:
     enter(env)
-    from hefa.review import steps
+    from hefa.review.services import steps
 
     barrier.wait(timeout=60)
     ids, errors = [], []
@@ -45,9 +45,9 @@ def submit_worker(env: dict[str, str], name: str, token: str, count: int, data: 
 
 def opinion_worker(env: dict[str, str], name: str, token: str, matter: str, barrier: Any, out: Path) -> None:
     enter(env)
-    from hefa.review import steps
     from hefa.review.errors import Refused
-    from hefa.review.queries import status_of
+    from hefa.review.records.queries import status_of
+    from hefa.review.services import steps
 
     status_of(matter)  # warm up: engine, schema check, imports
     barrier.wait(timeout=60)
@@ -62,8 +62,9 @@ def opinion_worker(env: dict[str, str], name: str, token: str, matter: str, barr
 
 def refusal_worker(env: dict[str, str], name: str, count: int, barrier: Any, out: Path) -> None:
     enter(env)
-    from hefa.review import officers, steps
     from hefa.review.errors import Refused
+    from hefa.review.people import officers
+    from hefa.review.services import steps
 
     barrier.wait(timeout=60)
     codes, errors = [], []

@@ -50,9 +50,9 @@ PG = postgres_available()
 
 def reset_caches() -> None:
     """Forget every per-process cache that depends on the environment."""
-    from hefa.review import db
     from hefa.review.config import reset_settings
-    from hefa.review.workdays import reset_calendar_cache
+    from hefa.review.law.workdays import reset_calendar_cache
+    from hefa.review.records import db
 
     reset_settings()
     db.dispose_all()
@@ -73,7 +73,7 @@ def pg_database() -> Iterator[str]:
     try:
         yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        from hefa.review import db
+        from hefa.review.records import db
 
         db.dispose_all()
         with admin.connect() as conn:
@@ -126,8 +126,8 @@ STAFF = [
 
 
 def make_office(organ: str = "河东镇人民政府") -> Office:
-    from hefa.review import officers
-    from hefa.review.steps import Credentials
+    from hefa.review.people import officers
+    from hefa.review.services.steps import Credentials
 
     admin = officers.bootstrap_admin("admin", organ)
     assert admin is not None
@@ -185,7 +185,7 @@ class Served:
     log: Path
 
     def restart(self) -> None:
-        from hefa.flows.serve import stop_process
+        from hefa.app.serve import stop_process
 
         stop_process(self.process)
         self.process = start_serve(self.env, self.log)
@@ -223,7 +223,7 @@ def wait_for_deployments(env: dict[str, str], process: subprocess.Popen[bytes], 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A real Prefect server and ``hefa serve`` for the whole session (on SQLite)."""
-    from hefa.flows.serve import stop_process
+    from hefa.app.serve import stop_process
 
     home = tmp_path_factory.mktemp("served") / "home"
     home.mkdir()
@@ -270,8 +270,8 @@ def add_team(office: Office, prefix: str, organ: str = "河东镇人民政府") 
     """One officer per role named ``<prefix>-<role>``, added to ``office`` once; role → name.
 
     A team per matter keeps one-time codes apart when matters are driven side by side."""
-    from hefa.review import officers
-    from hefa.review.steps import Credentials
+    from hefa.review.people import officers
+    from hefa.review.services.steps import Credentials
 
     team: dict[str, str] = {}
     for role in TEAM_ROLES:

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hefa.review import audit, steps
-from hefa.review.audit import GENESIS, ChainHead, canonical_json, event_hash, verify
-from hefa.review.db import engine, read_session, write_transaction
 from hefa.review.errors import ChainBroken, Refused
-from hefa.review.steps import Credentials
+from hefa.review.records import audit
+from hefa.review.records.audit import GENESIS, ChainHead, canonical_json, event_hash, verify
+from hefa.review.records.db import engine, read_session, write_transaction
+from hefa.review.services import steps
+from hefa.review.services.steps import Credentials
 from tests.conftest import CLEAN, REVISED, Office
 
 COLUMNS = ("seq", "at", "officer", "role", "action", "matter_id", "outcome", "reason", "doc_sha256",

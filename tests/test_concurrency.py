@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from hefa.review import steps
-from hefa.review.audit import verify
-from hefa.review.db import read_session
+from hefa.review.records.audit import verify
+from hefa.review.records.db import read_session
+from hefa.review.services import steps
 from tests.concurrent_workers import ENV_KEYS, opinion_worker, refusal_worker, submit_worker
 from tests.conftest import CLEAN, Office
 

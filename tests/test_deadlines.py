@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hefa.review import overdue, queries, steps
-from hefa.review.db import read_session
+from hefa.review.law import overdue
+from hefa.review.records import queries
+from hefa.review.records.db import read_session
+from hefa.review.services import steps
 from tests.conftest import CLEAN, Office, reset_caches
 
 
@@ -67,7 +69,7 @@ def test_a_date_beyond_the_calendar_is_an_explicit_error(office: Office, monkeyp
 
 def test_a_configured_year_extends_the_calendar(office: Office, hefa_home: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    example = Path(__file__).resolve().parents[1] / "review" / "data" / "calendar-example-2027.toml"
+    example = Path(__file__).resolve().parents[1] / "review" / "law" / "data" / "calendar-example-2027.toml"
     folder = hefa_home / "calendar"
     folder.mkdir(parents=True, exist_ok=True)
     text = "\n".join(line for line in example.read_text("utf-8").splitlines()

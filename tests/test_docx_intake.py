@@ -1,4 +1,4 @@
-"""Tests for hefa.review.docx_intake: every bad-input class, and structured extraction."""
+"""Tests for hefa.review.documents.docx_intake: every bad-input class, and structured extraction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import docx
 import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-from hefa.review.docx_intake import (
+from hefa.review.documents.docx_intake import (
     OLE_MAGIC,
     InvalidDocument,
     extract_document,

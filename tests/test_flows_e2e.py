@@ -55,12 +55,12 @@ class Matter:
     form_secrets: list[str] = field(default_factory=list)  # every code typed into a form
 
     def status(self) -> dict[str, Any]:
-        from hefa.review import queries
+        from hefa.review.records import queries
 
         return queries.status_of(self.id)
 
     def label(self) -> str:
-        from hefa.review import queries
+        from hefa.review.records import queries
 
         return queries.wait_label(self.status())
 
@@ -81,7 +81,7 @@ class Env:
         answer = cli(self.served, self.office, team["drafter"], *args)
         run_id = answer["flow_run_id"]
         if not run_id:  # Prefect answered 503 too long (SQLite busy): the reconciler starts it
-            from hefa.review import queries
+            from hefa.review.records import queries
 
             run_id = wait_for(lambda: queries.status_of(answer["matter"])["flow_run_id"], 30, 0.5,
                               f"hefa serve to start {answer['matter']}'s run")
@@ -152,7 +152,7 @@ def wait_paused(matter: Matter, *, after: str | None = None, timeout: float = ST
 
 def waits_for_form(matter: Matter) -> bool:
     from hefa.flows.inputs import FORMS
-    from hefa.review.rules import Step
+    from hefa.review.law.rules import Step
 
     view = matter.status()
     return view["status"] == "open" and not view["needs_revision"] and Step(view["stage"]) in FORMS
@@ -201,14 +201,14 @@ def latest_artifact(key: str) -> dict[str, Any] | None:
 
 
 def trail(matter: Matter) -> list[dict[str, Any]]:
-    from hefa.review import queries
+    from hefa.review.records import queries
 
     return queries.trail_of(matter.id)
 
 
 def audit_payloads(matter: Matter) -> list[str]:
-    from hefa.review import audit
-    from hefa.review.db import read_session
+    from hefa.review.records import audit
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         return [e.payload for e in audit.events_for(session, matter.id)]
@@ -335,7 +335,7 @@ def settle(matter: Matter, *, restarted: bool = False) -> None:
     """Wait for the run's next suspension (a fresh key), or its completion when the matter closed.
 
     After a form input the database changes only when the flow takes it, so either may come."""
-    from hefa.review import queries
+    from hefa.review.records import queries
 
     matter.key = wait_paused(matter, after=matter.key, or_completed=True, restarted=restarted)
     if matter.key:
@@ -379,7 +379,7 @@ def assert_nothing_typed_stays(matter: Matter) -> None:
 def assert_finished(matter: Matter, expected_steps: dict[str, int]) -> None:
     """The run completed, the matter is closed, each step is recorded exactly as often as it
     was taken, and the artifacts show the whole, latest trail."""
-    from hefa.review import documents_out
+    from hefa.review.documents import generated
 
     assert run_state(matter.run_id)["type"] == "COMPLETED"
     view = matter.status()
@@ -392,7 +392,7 @@ def assert_finished(matter: Matter, expected_steps: dict[str, int]) -> None:
     assert not unexpected, unexpected
     events = trail(matter)
     assert sum(e["action"] == "flow-run" for e in events) == 1
-    documents = documents_out.documents_of(matter.id)
+    documents = generated.documents_of(matter.id)
     assert len({d["source"] for d in documents}) == len(documents)
     assert sum(e["action"] == "document" for e in events) == len(documents)
     assert len(view["opinions"]) == expected_steps.get("opinion", 0)

@@ -12,14 +12,15 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from hefa.review import officers, steps
-from hefa.review.audit import verify
-from hefa.review.db import read_session
 from hefa.review.errors import Refused
-from hefa.review.models import AuditEvent, DocumentVersion, LegalOpinion, Matter
-from hefa.review.queries import trail
-from hefa.review.rules import RULES, Kind, RulesTableError, Step, validate_rules
-from hefa.review.steps import Credentials
+from hefa.review.law.rules import RULES, Kind, RulesTableError, Step, validate_rules
+from hefa.review.people import officers
+from hefa.review.records.audit import verify
+from hefa.review.records.db import read_session
+from hefa.review.records.models import AuditEvent, DocumentVersion, LegalOpinion, Matter
+from hefa.review.records.queries import trail
+from hefa.review.services import steps
+from hefa.review.services.steps import Credentials
 from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, reset_caches
 
 ORGAN = "河东镇人民政府"
@@ -570,8 +571,8 @@ def test_review_time_restarts_when_a_lawfully_reviewed_draft_is_revised(
 def test_matter_numbers_keep_counting_past_9999(office: Office) -> None:
     import datetime as dt
 
-    from hefa.review.db import write_transaction
-    from hefa.review.models import Officer
+    from hefa.review.records.db import write_transaction
+    from hefa.review.records.models import Officer
 
     with write_transaction() as session:
         zhang = session.scalar(select(Officer).where(Officer.name == "zhang"))

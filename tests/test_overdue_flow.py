@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from hefa.review import steps
+from hefa.review.services import steps
 from tests.conftest import CLEAN, Office, Served, reset_caches
 
 pytestmark = pytest.mark.prefect

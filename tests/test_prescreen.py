@@ -1,4 +1,4 @@
-"""Tests for hefa.review.prescreen: per-category examples, exclusions, documents, quality."""
+"""Tests for hefa.review.documents.prescreen: per-category examples, exclusions, documents, quality."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from types import ModuleType
 import docx
 import pytest
 
-from hefa.review.docx_intake import extract_document
-from hefa.review.prescreen import (
+from hefa.review.documents.docx_intake import extract_document
+from hefa.review.documents.prescreen import (
     CATEGORIES,
     Finding,
     load_exclusions,

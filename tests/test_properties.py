@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import text
 
-from hefa.review import steps
-from hefa.review.audit import verify
 from hefa.review.config import settings
-from hefa.review.db import read_session
 from hefa.review.errors import Refused
-from hefa.review.rules import Kind, Step, rules_for
-from hefa.review.steps import Credentials
+from hefa.review.law.rules import Kind, Step, rules_for
+from hefa.review.records.audit import verify
+from hefa.review.records.db import read_session
+from hefa.review.services import steps
+from hefa.review.services.steps import Credentials
 from tests.conftest import CLEAN, REVISED, WITH_FINE, docx_bytes, make_office, reset_caches
 
 TODAY = "2026-06-30"
@@ -57,7 +57,7 @@ class ReviewMachine(RuleBasedStateMachine):
         os.environ["HEFA_TODAY"] = TODAY
         reset_caches()
         office = make_office()
-        from hefa.review import officers
+        from hefa.review.people import officers
 
         wu = officers.add_officer(office["admin"], "wu", "drafter,counsel", "河东镇人民政府")  # type: ignore[arg-type]
         self.creds: dict[str, Any] = {**office.creds, "wu": Credentials("wu", token=wu.token)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hefa.flows.serve import prefect_executable, stop_process
+from hefa.app.serve import prefect_executable, stop_process
 from tests.conftest import CLEAN, PG, PG_ADMIN_URL, free_port, hefa_bin
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]

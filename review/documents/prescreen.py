@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from hefa.review.docx_intake import ARTICLE_RE, ExtractedDocument, Paragraph
+from hefa.review.documents.docx_intake import ARTICLE_RE, ExtractedDocument, Paragraph
 
 __all__ = [
     "CATEGORIES",

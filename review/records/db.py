@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
-from .config import settings
+from hefa.review.config import settings
 
 # The Alembic head this code expects; tests check it matches the migrations folder.
 SCHEMA_HEAD = "0001_initial"

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import settings
-from .errors import InvalidInput
+from hefa.review.config import settings
+from hefa.review.errors import InvalidInput
 
 
 def screen_upload(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]]:
     """Validate and pre-screen an upload: (sha256, findings as dicts)."""
-    from .docx_intake import InvalidDocument, extract_document, validate_docx
-    from .prescreen import prescreen_document
-    from .storage import sha256_of
+    from hefa.review.documents.docx_intake import InvalidDocument, extract_document, validate_docx
+    from hefa.review.documents.prescreen import prescreen_document
+    from hefa.review.records.storage import sha256_of
 
     cfg = settings()
     if not filename.lower().endswith(".docx"):

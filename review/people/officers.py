@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from . import audit
-from . import validation as v
-from .config import now
-from .credentials import (
+from hefa.review import validation as v
+from hefa.review.config import now
+from hefa.review.errors import HefaError, InvalidInput, NotFound, Refused
+from hefa.review.law.rules import Role
+from hefa.review.people.credentials import (
     Authenticated,
     check_credentials,
     new_salt,
@@ -22,11 +23,10 @@ from .credentials import (
     note_success,
     provisioning_uri,
 )
-from .db import write_transaction
-from .errors import HefaError, InvalidInput, NotFound, Refused
-from .models import Officer
-from .rules import Role
-from .steps import Credentials, _record_refusal, roles_of
+from hefa.review.records import audit
+from hefa.review.records.db import write_transaction
+from hefa.review.records.models import Officer
+from hefa.review.services.steps import Credentials, _record_refusal, roles_of
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def _new_credentials(officer: Officer) -> Enrolment:
     token = new_token()
     plain, encrypted = new_totp_secret()
     officer.token_salt = new_salt()
-    from .credentials import hash_token
+    from hefa.review.people.credentials import hash_token
 
     officer.token_hash = hash_token(token, officer.token_salt)
     officer.totp_secret_enc = encrypted

@@ -18,17 +18,17 @@ import socketserver
 import threading
 from typing import Any
 
+from hefa.desk.client import CONTEXT_VARIABLES
 from hefa.flows import notify
-from hefa.flows.desk_client import CONTEXT_VARIABLES
-from hefa.review import steps
 from hefa.review.errors import HefaError
-from hefa.review.identity import Credentials
 from hefa.review.paths import desk_socket
+from hefa.review.people.identity import Credentials
+from hefa.review.services import steps
 
 
 def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Run one step service and what follows it; the answer as a dict."""
-    from hefa.review.workdays import CalendarError
+    from hefa.review.law.workdays import CalendarError
 
     if "data_b64" in kwargs:
         kwargs = dict(kwargs)
@@ -49,11 +49,11 @@ def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str
 def _write_documents_soon(matter_id: str) -> None:
     """Write the step's documents now, in the background, while the woken flow starts up:
     rendering is then off the path from a step to the flow's next suspension."""
-    from hefa.review import documents_out
+    from hefa.review.documents import generated
 
     def write() -> None:
         try:
-            documents_out.generate_pending(matter_id)
+            generated.generate_pending(matter_id)
         except Exception:  # the flow writes them on its next replay
             pass
 
@@ -62,7 +62,7 @@ def _write_documents_soon(matter_id: str) -> None:
 
 def flow_work(work: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A matter flow's ``review/`` work, done here where the domain is loaded."""
-    from hefa.flows import flow_work as works
+    from hefa.desk import flow_work as works
 
     allowed = {"take_form_input": works.take_form_input, "matter_view": works.matter_view}
     if work not in allowed:

@@ -21,9 +21,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import settings
-from .errors import ConfigurationError, CredentialsRefused
-from .models import Officer
+from hefa.review.config import settings
+from hefa.review.errors import ConfigurationError, CredentialsRefused
+from hefa.review.records.models import Officer
 
 FAILED = "身份验证失败：姓名、令牌或动态码不正确 / authentication failed"
 

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from . import audit, storage
-from .config import now
-from .db import write_transaction
-from .models import (
+from hefa.review.config import now
+from hefa.review.documents.prescreen import CATEGORY_ZH
+from hefa.review.law.rules import KIND_ZH, Kind, Step, rules_for
+from hefa.review.records import audit, storage
+from hefa.review.records.db import write_transaction
+from hefa.review.records.models import (
     Deliberation,
     DocumentVersion,
     Filing,
@@ -30,8 +32,6 @@ from .models import (
     Officer,
     RiskAssessment,
 )
-from .prescreen import CATEGORY_ZH
-from .rules import KIND_ZH, Kind, Step, rules_for
 
 
 def _matter_context(session: Session, matter: Matter) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def _sources(session: Session, matter: Matter) -> list[tuple[str, str, dict[str,
 
 def _missing(matter_id: str) -> bool:
     """Whether any record still lacks its document (cheap: ids only, no rendering)."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         have = set(session.scalars(select(GeneratedDocument.source)
@@ -197,7 +197,7 @@ def generate_pending(matter_id: str) -> list[GeneratedDocument]:
 
 def documents_of(matter_id: str) -> list[dict[str, Any]]:
     """The documents written for a matter, oldest first."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         rows = session.scalars(select(GeneratedDocument).where(GeneratedDocument.matter_id == matter_id)

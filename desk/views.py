@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hefa.review.prescreen import CATEGORY_ZH
+from hefa.review.documents.prescreen import CATEGORY_ZH
 
 
 def _cell(text: Any) -> str:

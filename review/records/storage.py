@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .config import settings
+from hefa.review.config import settings
 
 
 def blob_root() -> Path:

@@ -13,8 +13,8 @@ import os
 import socket
 from typing import Any
 
-from hefa.review.identity import Credentials
 from hefa.review.paths import desk_socket
+from hefa.review.people.identity import Credentials
 
 CONTEXT_VARIABLES = ("HEFA_DATABASE_URL", "HEFA_TODAY")
 

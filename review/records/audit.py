@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlmodel import Session
 
-from .config import now
-from .errors import ChainBroken
-from .models import AuditEvent
+from hefa.review.config import now
+from hefa.review.errors import ChainBroken
+from hefa.review.records.models import AuditEvent
 
 GENESIS = "0" * 64
 _HASHED_FIELDS = (

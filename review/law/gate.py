@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from .rules import DECIDING_STEPS, ROLE_ZH, KindRules, Role, StageRule, Step
+from hefa.review.law.rules import DECIDING_STEPS, ROLE_ZH, KindRules, Role, StageRule, Step
 
 REVISE = "revise"  # 退回修改 / 修改文稿: not a stage, allowed until issuance
 EXTEND = "extend"  # 延长期限: the head approves one extension of a decision deadline

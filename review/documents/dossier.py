@@ -13,10 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import documents_out, queries, storage
-from .audit import head
-from .db import read_session
-from .errors import InvalidInput
+from hefa.review.documents import generated
+from hefa.review.errors import InvalidInput
+from hefa.review.records import queries, storage
+from hefa.review.records.audit import head
+from hefa.review.records.db import read_session
 
 _SAFE = re.compile(r"[^\w\u4e00-\u9fff.\-]+")
 
@@ -35,7 +36,7 @@ def _inside(root: Path, name: str) -> Path:
 
 def export(matter_id: str, directory: Path) -> dict[str, Any]:
     """Write versions, documents, status and the audit trail (CSV) into ``directory/<matter>``."""
-    documents_out.generate_pending(matter_id)
+    generated.generate_pending(matter_id)
     with read_session() as session:
         view = queries.status(session, matter_id)
         trail = queries.trail(session, matter_id)
@@ -47,7 +48,7 @@ def export(matter_id: str, directory: Path) -> dict[str, Any]:
         name = f"v{version['number']}-{version['sha256'][:12]}-{version['filename']}"
         _inside(root, name).write_bytes(storage.read(version["sha256"]))
         files.append(_safe_name(name))
-    for doc in documents_out.documents_of(matter_id):
+    for doc in generated.documents_of(matter_id):
         name = f"{doc['source']}-{doc['name']}-{doc['sha256'][:12]}.docx"
         _inside(root, name).write_bytes(storage.read(doc["sha256"]))
         files.append(_safe_name(name))

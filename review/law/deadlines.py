@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from . import validation as v
-from . import workdays
-from .config import settings, today
-from .gate import Verdict
-from .models import Matter
-from .rules import Bound, StageRule, Start, Step, TimeLimit, Unit, rules_for
+from hefa.review import validation as v
+from hefa.review.config import settings, today
+from hefa.review.law import workdays
+from hefa.review.law.gate import Verdict
+from hefa.review.law.rules import Bound, StageRule, Start, Step, TimeLimit, Unit, rules_for
+from hefa.review.records.models import Matter
 
 
 def limit_value(limit: TimeLimit) -> int:

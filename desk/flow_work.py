@@ -12,11 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hefa.flows import describe
+from hefa.desk import views
 from hefa.flows.inputs import FORMS
-from hefa.review import documents_out, queries, steps
+from hefa.review.documents import generated
 from hefa.review.errors import Refused
-from hefa.review.rules import Step
+from hefa.review.law.rules import Step
+from hefa.review.records import queries
+from hefa.review.services import steps
 
 
 def parse_key(key: str) -> tuple[str, int] | None:
@@ -69,14 +71,14 @@ def take_form_input(matter_id: str, run_id: str, key: str, value: str) -> dict[s
 
 def matter_view(matter_id: str) -> dict[str, Any]:
     """Write due documents; return what the flow publishes and how it waits next."""
-    documents_out.generate_pending(matter_id)
+    generated.generate_pending(matter_id)
     view = queries.status_of(matter_id)
-    documents = documents_out.documents_of(matter_id)
+    documents = generated.documents_of(matter_id)
     step = Step(view["stage"]) if view["status"] == "open" else None
     return {
         "status": view["status"], "title": view["title"], "label": queries.wait_label(view),
         "form_step": step.value if step in FORMS and not view["needs_revision"] else None,
-        "form_description": describe.form_description(view) if view["status"] == "open" else "",
-        "trail_rows": describe.trail_rows(queries.trail_of(matter_id)),
-        "summary_markdown": describe.summary_markdown(view, documents),
+        "form_description": views.form_description(view) if view["status"] == "open" else "",
+        "trail_rows": views.trail_rows(queries.trail_of(matter_id)),
+        "summary_markdown": views.summary_markdown(view, documents),
     }

@@ -21,14 +21,16 @@ from typing import Any
 from sqlalchemy import Integer, cast, func, select
 from sqlmodel import Session
 
-from . import audit, gate, storage
-from . import validation as v
-from .config import now, settings, today
-from .credentials import Authenticated, check_credentials, note_failure, note_success
-from .db import write_transaction
-from .errors import CredentialsRefused, HefaError, InvalidInput, NotFound, Refused
-from .identity import Credentials
-from .models import (
+from hefa.review import validation as v
+from hefa.review.config import now, settings, today
+from hefa.review.errors import CredentialsRefused, HefaError, InvalidInput, NotFound, Refused
+from hefa.review.law import gate
+from hefa.review.law.rules import MEETING_KINDS, Kind, Role, Step, rules_for
+from hefa.review.people.credentials import Authenticated, check_credentials, note_failure, note_success
+from hefa.review.people.identity import Credentials
+from hefa.review.records import audit, storage
+from hefa.review.records.db import write_transaction
+from hefa.review.records.models import (
     DeadlineExtension,
     Deliberation,
     DocumentVersion,
@@ -43,7 +45,6 @@ from .models import (
     PublicParticipation,
     RiskAssessment,
 )
-from .rules import MEETING_KINDS, Kind, Role, Step, rules_for
 
 
 @dataclass
@@ -85,7 +86,7 @@ def taking_form_input(flow_run_id: str, key: str) -> Iterator[None]:
 
 
 def form_input_taken(flow_run_id: str, key: str) -> bool:
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         return session.get(FormReceipt, (flow_run_id, key)) is not None
@@ -285,7 +286,7 @@ def _next_message(matter: Matter, progress: gate.Progress) -> str:
 
 def _intake(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]]:
     """Validate a submitted file and pre-screen it: (sha256, findings)."""
-    from .documents_in import screen_upload
+    from hefa.review.documents.incoming import screen_upload
 
     return screen_upload(data, filename)
 
@@ -628,7 +629,7 @@ def _deadline_checks(payload: dict[str, Any]) -> Callable[[Session, Matter], Any
     """The time-limit checks of ``review/deadlines.py``, bound to this step's input."""
 
     def bind(session: Session, matter: Matter) -> Callable[..., gate.Verdict]:
-        from .deadlines import enforce
+        from hefa.review.law.deadlines import enforce
 
         return lambda stage: enforce(session, matter, stage, payload)
 

@@ -1,9 +1,9 @@
-"""Alembic environment: hefa runs migrations programmatically (``review/db.py``)."""
+"""Alembic environment: hefa runs migrations programmatically (``review/records/db.py``)."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-from hefa.review import models  # noqa: F401 - registers the tables
+from hefa.review.records import models  # noqa: F401 - registers the tables
 
 target_metadata = SQLModel.metadata
 

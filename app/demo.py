@@ -72,7 +72,7 @@ class Demo:
 
     def _wait_for_deployments(self, timeout: float = 180.0) -> None:
         from hefa.flows import rest
-        from hefa.review.rules import RULES
+        from hefa.review.law.rules import RULES
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -88,9 +88,9 @@ class Demo:
         raise RuntimeError("审查流程未能在时限内部署 / deployments did not appear")
 
     def _enrol(self) -> None:
-        from hefa.review import officers
-        from hefa.review.credentials import installation_key
-        from hefa.review.identity import Credentials
+        from hefa.review.people import officers
+        from hefa.review.people.credentials import installation_key
+        from hefa.review.people.identity import Credentials
 
         installation_key(create=True)
         admin = officers.bootstrap_admin("admin", ORGAN)
@@ -103,14 +103,14 @@ class Demo:
         self.say("已登记演示人员 / demo officers: " + "、".join(f"{n}（{r}）" for n, r in STAFF))
 
     def stop(self) -> None:
-        from hefa.flows.serve import stop_process
+        from hefa.app.serve import stop_process
 
         stop_process(self.serve)
 
     # --- acting -----------------------------------------------------------------------------
 
     def act(self, matter: str, who: str, action: str, **kwargs: Any) -> dict[str, Any]:
-        from hefa.flows.desk import perform
+        from hefa.desk.server import perform
 
         answer = perform(action, self.creds[who], {"matter_id": matter, **kwargs} if matter else kwargs)
         verdict = "接受" if answer.get("accepted") else "拒绝"
@@ -121,7 +121,7 @@ class Demo:
     def wait_for_flow(self, matter: str, timeout: float = 90.0) -> None:
         """Until the matter's flow run has caught up and waits at the matter's current stage."""
         from hefa.flows import rest
-        from hefa.review.queries import status_of, wait_label
+        from hefa.review.records.queries import status_of, wait_label
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -141,7 +141,7 @@ class Demo:
         import pyotp
         from prefect.flow_runs import resume_flow_run
 
-        from hefa.review.queries import status_of
+        from hefa.review.records.queries import status_of
 
         run_id = status_of(matter)["flow_run_id"]
         code = code or pyotp.TOTP(self.secrets[who]).now()
@@ -226,7 +226,7 @@ def _licence(d: Demo) -> None:
 
 
 def _finish(d: Demo, m: str, *, number: str, deliberate: bool) -> None:
-    from hefa.review.queries import status_of
+    from hefa.review.records.queries import status_of
 
     if deliberate:
         d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen")
@@ -265,9 +265,9 @@ def _guarded(demo: Demo, scenario: Callable[[Demo], None]) -> None:
 
 
 def _report(demo: Demo, ui: str, keep: bool) -> int:
-    from hefa.review import audit
-    from hefa.review.db import read_session
-    from hefa.review.queries import list_matters, status_of, trail_of
+    from hefa.review.records import audit
+    from hefa.review.records.db import read_session
+    from hefa.review.records.queries import list_matters, status_of, trail_of
 
     say = demo.say
     with read_session() as session:

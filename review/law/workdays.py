@@ -20,7 +20,7 @@ a period whose last day is a statutory rest day ends on the day after the rest).
 
 Data: the ``chinesecalendar`` package (years 2004-2026 in version 1.11), extended or
 overridden per year by ``$HEFA_HOME/calendar/*.toml`` files (one per year; see
-``review/data/calendar-example-2027.toml``). A day in a year that neither covers
+``review/law/data/calendar-example-2027.toml``). A day in a year that neither covers
 raises :class:`CalendarOutOfRange`; nothing is ever guessed.
 """
 
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 CALENDAR_DIR = "calendar"
-EXAMPLE_FILE = "review/data/calendar-example-2027.toml"
+EXAMPLE_FILE = "review/law/data/calendar-example-2027.toml"
 _PACKAGE_ORIGIN = f"chinesecalendar {chinese_calendar.__version__}"
 _PACKAGE_SOURCE = (
     "国务院办公厅历年部分节假日安排的通知（由 chinesecalendar "

@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import audit
-from .config import now, today
-from .db import read_session, write_transaction
-from .deadlines import running_clocks
-from .models import DeadlineWarning, Matter
-from .workdays import CalendarError
+from hefa.review.config import now, today
+from hefa.review.law.deadlines import running_clocks
+from hefa.review.law.workdays import CalendarError
+from hefa.review.records import audit
+from hefa.review.records.db import read_session, write_transaction
+from hefa.review.records.models import DeadlineWarning, Matter
 
 
 @dataclass

@@ -142,8 +142,8 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
         server = start_server(host)
         from prefect import serve as prefect_serve
 
+        from hefa.desk.server import Desk
         from hefa.flows import reconcile
-        from hefa.flows.desk import Desk
 
         built = None if pool else deployments()
         reconciler = reconcile.Reconciler(reconcile_seconds)

@@ -11,11 +11,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
-from . import audit
-from .deadlines import running_clocks
-from .errors import NotFound
-from .gate import CONCLUSION_ZH
-from .models import (
+from hefa.review.errors import NotFound
+from hefa.review.law.deadlines import running_clocks
+from hefa.review.law.gate import CONCLUSION_ZH
+from hefa.review.law.rules import KIND_ZH, Kind, Role, Step, rules_for
+from hefa.review.law.workdays import CalendarError
+from hefa.review.records import audit
+from hefa.review.records.models import (
     AuditEvent,
     Deliberation,
     DocumentVersion,
@@ -30,8 +32,6 @@ from .models import (
     PublicParticipation,
     RiskAssessment,
 )
-from .rules import KIND_ZH, Kind, Role, Step, rules_for
-from .workdays import CalendarError
 
 STATUS_ZH = {"open": "办理中", "closed": "已办结", "rejected": "已否决"}
 
@@ -187,7 +187,7 @@ def event_row(e: AuditEvent) -> dict[str, Any]:
 
 def status_of(matter_id: str) -> dict[str, Any]:
     """``status`` in its own read session (for flows)."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         return status(session, matter_id)
@@ -195,7 +195,7 @@ def status_of(matter_id: str) -> dict[str, Any]:
 
 def trail_of(matter_id: str) -> list[dict[str, Any]]:
     """``trail`` in its own read session (for flows)."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         return trail(session, matter_id)
@@ -213,7 +213,7 @@ def wait_label(view: dict[str, Any]) -> str:
 
 def wait_labels(matter_ids: list[str]) -> dict[str, str]:
     """``wait_label`` of many matters in one query (for the reconciler)."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     if not matter_ids:
         return {}
@@ -228,7 +228,7 @@ def wait_labels(matter_ids: list[str]) -> dict[str, str]:
 
 def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
     """Open matters whose flow run was never created (Prefect was down at submit)."""
-    from .db import read_session
+    from hefa.review.records.db import read_session
 
     with read_session() as session:
         rows = session.execute(select(Matter.id, Matter.kind, Matter.title, Matter.organ)
