@@ -126,7 +126,7 @@ class Demo:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             view = status_of(matter)
-            run = rest.read_run(view["flow_run_id"]) if view["flow_run_id"] else None
+            run = rest.read_run(view["run_id"]) if view["run_id"] else None
             state = (run or {}).get("state") or {}
             if view["status"] != "open" and state.get("type") == "COMPLETED":
                 return
@@ -143,7 +143,7 @@ class Demo:
 
         from hefa.review.records.queries import status_of
 
-        run_id = status_of(matter)["flow_run_id"]
+        run_id = status_of(matter)["run_id"]
         code = code or pyotp.TOTP(self.secrets[who]).now()
         resume_flow_run(run_id, run_input={"officer": who, "code": code, **fields})
         shown = "错误动态码" if code == "000000" else "动态码"
@@ -279,8 +279,8 @@ def _report(demo: Demo, ui: str, keep: bool) -> int:
         for e in trail_of(row["id"]):
             outcome = {"accepted": "接受", "refused": "拒绝", "system": "系统"}.get(e["outcome"], e["outcome"])
             say(f"  {e['seq']:>4} {e['officer'] or '系统':<6} {e['action']:<13} {outcome} {e['reason'][:60]}")
-        if view["flow_run_id"]:
-            say(f"  Prefect: {ui}/runs/flow-run/{view['flow_run_id']}")
+        if view["run_id"]:
+            say(f"  Prefect: {ui}/runs/flow-run/{view['run_id']}")
     closed = sum(1 for r in matters if r["status"] == "closed")
     say(f"\n审计链完整 / chain verifies: {chain.count} 个事件，链头 {chain.head}")
     say(f"办结 {closed}/{len(matters)} 个事项；Prefect UI: {ui}（Artifacts 页可查每个事项的审计记录）")

@@ -191,7 +191,7 @@ def populate_matters(inst: Install, count: int) -> list[str]:
             "organ": "河东镇人民政府", "drafter_id": drafter, "stage": stage,
             "needs_revision": i % 23 == 0, "status": "open", "flags": "", "current_version_id": i,
             "opened_on": opened, "stage_since": opened + dt.timedelta(days=i % 5), "review_since": None,
-            "issued_on": None, "extension_days": 0, "flow_run_id": None, "created_at": now, "updated_at": now,
+            "issued_on": None, "extension_days": 0, "run_id": None, "created_at": now, "updated_at": now,
         })
         versions.append({
             "id": i, "matter_id": matter_id, "number": 1,

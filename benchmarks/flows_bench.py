@@ -77,7 +77,7 @@ def _step_in_process(inst: Install, stage: str, matter: str, n: int) -> None:
     else:
         steps.record_filing(creds, matter, filed_with="河东镇司法所", receipt=f"BA-{n}")
     with read_session() as s:
-        run_id = s.get(Matter, matter).flow_run_id  # type: ignore[union-attr]
+        run_id = s.get(Matter, matter).run_id  # type: ignore[union-attr]
     wake(run_id)
 
 

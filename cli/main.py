@@ -375,7 +375,7 @@ def _status_text(d: dict[str, Any]) -> str:
         for f in d["findings"]:
             lines.append(f"    [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
                          f"{f['matched_text']} — {f['basis']}")
-    if d["flow_run_id"]:
+    if d["run_id"]:
         from hefa.flows.rest import ui_url
 
         lines.append(f"  流程 {ui_url(d['flow_run_id'])}")

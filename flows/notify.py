@@ -42,10 +42,10 @@ def start_matter_run(matter_id: str) -> dict[str, str | None]:
 def catch_up(matter_id: str) -> str | None:
     """Wake the matter's suspended run; returns a note for the person if Prefect did not answer."""
     matter = _matter(matter_id)
-    if matter is None or not matter.flow_run_id:
+    if matter is None or not matter.run_id:
         return None
     try:
-        rest.wake(matter.flow_run_id)
+        rest.wake(matter.run_id)
     except rest.PrefectUnavailable:
         return "提示：流程服务未响应，hefa serve 运行后会自动跟进 / Prefect not reachable; hefa serve will catch up"
     return None

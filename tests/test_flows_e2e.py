@@ -83,7 +83,7 @@ class Env:
         if not run_id:  # Prefect answered 503 too long (SQLite busy): the reconciler starts it
             from hefa.review.records import queries
 
-            run_id = wait_for(lambda: queries.status_of(answer["matter"])["flow_run_id"], 30, 0.5,
+            run_id = wait_for(lambda: queries.status_of(answer["matter"])["run_id"], 30, 0.5,
                               f"hefa serve to start {answer['matter']}'s run")
         matter = Matter(self.served, self.office, team, answer["matter"], run_id, kind)
         matter.key = wait_paused(matter)

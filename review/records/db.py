@@ -21,7 +21,7 @@ from sqlmodel import Session
 from hefa.review.config import settings
 
 # The Alembic head this code expects; tests check it matches the migrations folder.
-SCHEMA_HEAD = "0001_initial"
+SCHEMA_HEAD = "0003_outbox"
 _WRITE_LOCK_KEY = 0x68656661  # "hefa"
 MIGRATIONS = Path(__file__).parent / "migrations"
 

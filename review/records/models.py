@@ -54,7 +54,7 @@ class Matter(SQLModel, table=True):
     review_since: dt.date | None = None  # when the current draft went to counsel
     issued_on: dt.date | None = None
     extension_days: int = 0  # head-approved extension of a MAX limit (行政许可法 art. 42)
-    flow_run_id: str | None = Field(default=None, max_length=64)
+    run_id: str | None = Field(default=None, max_length=64)  # its workflow run (orchestration), once started
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -210,13 +210,38 @@ class GeneratedDocument(SQLModel, table=True):
     created_at: dt.datetime
 
 
-class FormReceipt(SQLModel, table=True):
-    """A Prefect resume-form input already taken, so that a replay never takes it twice."""
+class RequestReceipt(SQLModel, table=True):
+    """A request already answered (受理回执): a CLI or browser retry, or a replayed form
+    input, with the same ``request_id`` gets the first answer back and records nothing.
 
-    flow_run_id: str = Field(primary_key=True, max_length=64)
-    key: str = Field(primary_key=True, max_length=120)
+    Written in the same transaction as the step or its refusal.
+    """
+
+    request_id: str = Field(primary_key=True, max_length=160)
     event_seq: int
+    outcome: str = Field(max_length=16)  # accepted | refused
+    answer: str = ""  # the first answer, JSON
     taken_at: dt.datetime
+
+
+class WakeRequest(SQLModel, table=True):
+    """Outbox (待通知): a matter's workflow run must be started or woken.
+
+    Written in the transaction of the step that makes it due; a dispatcher delivers
+    it, retries with back-off and marks it done. Missed wake-ups are found here,
+    not by scanning the workflow engine.
+    """
+
+    __table_args__ = (Index("ix_wakerequest_pending", "done_at", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    action: str = Field(max_length=16)  # start | wake
+    created_at: dt.datetime
+    due_at: dt.datetime  # not before: back-off after a failed delivery
+    attempts: int = 0
+    done_at: dt.datetime | None = None
+    last_error: str = Field(default="", max_length=500)
 
 
 class DeadlineWarning(SQLModel, table=True):

@@ -86,7 +86,7 @@ def status(session: Session, matter_id: str) -> dict[str, Any]:
         else ("drafter" if matter.needs_revision else None),
         "flags": [f for f in matter.flags.split(",") if f],
         "opened_on": matter.opened_on.isoformat(), "stage_since": matter.stage_since.isoformat(),
-        "flow_run_id": matter.flow_run_id,
+        "run_id": matter.run_id,
         "clocks": clocks_of(matter),
         "stages": [{"step": s.step.value, "name_zh": s.name_zh, "role": s.role.value,
                     "article": s.article, "conditional": s.conditional} for s in table.stages],
@@ -232,6 +232,6 @@ def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
 
     with read_session() as session:
         rows = session.execute(select(Matter.id, Matter.kind, Matter.title, Matter.organ)
-                               .where(Matter.status == "open", Matter.flow_run_id.is_(None))  # type: ignore[union-attr]
+                               .where(Matter.status == "open", Matter.run_id.is_(None))  # type: ignore[union-attr]
                                .order_by(Matter.id).limit(limit))
         return [dict(r._mapping) for r in rows]

@@ -28,7 +28,7 @@ from hefa.review.law import gate
 from hefa.review.law.rules import MEETING_KINDS, Kind, Role, Step, rules_for
 from hefa.review.people.credentials import Authenticated, check_credentials, note_failure, note_success
 from hefa.review.people.identity import Credentials
-from hefa.review.records import audit, storage
+from hefa.review.records import audit, outbox, storage
 from hefa.review.records.db import write_transaction
 from hefa.review.records.models import (
     DeadlineExtension,
@@ -36,13 +36,13 @@ from hefa.review.records.models import (
     DocumentVersion,
     ExpertArgumentation,
     Filing,
-    FormReceipt,
     HearingNotice,
     Issuance,
     LegalOpinion,
     Matter,
     Officer,
     PublicParticipation,
+    RequestReceipt,
     RiskAssessment,
 )
 
@@ -89,23 +89,23 @@ def form_input_taken(flow_run_id: str, key: str) -> bool:
     from hefa.review.records.db import read_session
 
     with read_session() as session:
-        return session.get(FormReceipt, (flow_run_id, key)) is not None
+        return session.get(RequestReceipt, f"form:{flow_run_id}:{key}") is not None
 
 
-def _note_form_input(session: Session, event_seq: int) -> None:
+def _note_form_input(session: Session, event_seq: int, outcome: str) -> None:
     taken = _form_input.get()
     if taken is not None:
-        session.add(FormReceipt(flow_run_id=taken[0], key=taken[1], event_seq=event_seq,
-                                taken_at=now()))
+        session.add(RequestReceipt(request_id=f"form:{taken[0]}:{taken[1]}", event_seq=event_seq,
+                                   outcome=outcome, taken_at=now()))
 
 
 def attach_flow_run(matter_id: str, flow_run_id: str) -> None:
     """Remember the matter's Prefect flow run (system event, audited)."""
     with write_transaction() as session:
         matter = session.get(Matter, matter_id)
-        if matter is None or matter.flow_run_id == flow_run_id:
+        if matter is None or matter.run_id == flow_run_id:
             return
-        matter.flow_run_id = flow_run_id
+        matter.run_id = flow_run_id
         session.add(matter)
         audit.append(session, action="flow-run", outcome="system", matter_id=matter_id,
                      channel="system", payload={"flow_run_id": flow_run_id})
@@ -208,7 +208,7 @@ def _record_refusal(creds: Credentials, action: str, matter_id: str | None, exc:
         event = audit.append(session, action=action, outcome="refused", officer=creds.name[:64],
                              role=role, matter_id=known, reason=str(exc), channel=channel,
                              doc_sha256=doc_sha256, payload=_safe_payload(payload, matter_id))
-        _note_form_input(session, event.seq)
+        _note_form_input(session, event.seq, "refused")
         session.commit()
 
 
@@ -249,7 +249,8 @@ def _step(action: str, step: Step | str, creds: Credentials, matter_id: str,
             event = audit.append(session, action=action, outcome="accepted", officer=officer.name,
                                  role=officer.roles, matter_id=matter.id, doc_sha256=doc_sha,
                                  channel=channel, payload={**payload, **details})
-            _note_form_input(session, event.seq)
+            _note_form_input(session, event.seq, "accepted")
+            outbox.enqueue(session, matter.id, outbox.WAKE)
             session.commit()
     except (Refused, NotFound) as exc:
         if on_error:
@@ -356,6 +357,7 @@ def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: 
             event = audit.append(session, action="submit", outcome="accepted", officer=officer.name,
                                  role=officer.roles, matter_id=matter.id, doc_sha256=version.sha256,
                                  channel=channel, payload={**payload, "findings": len(findings)})
+            outbox.enqueue(session, matter.id, outbox.START)
             session.commit()
     except HefaError as exc:
         for digest in created:
