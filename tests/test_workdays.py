@@ -17,8 +17,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from hefa.review.law import workdays as wd
 from hefa.review.config import reset_settings
+from hefa.review.law import workdays as wd
 from hefa.review.law.workdays import (
     Calendar,
     CalendarDataError,
