@@ -13,58 +13,57 @@ from typing import Any
 from pydantic import ValidationError
 
 from hefa.desk import views
-from hefa.flows.inputs import FORMS
+from hefa.flows.inputs import FORMS, service_kwargs
 from hefa.review.documents import generated
 from hefa.review.errors import Refused
 from hefa.review.law.rules import Step
 from hefa.review.records import queries
+from hefa.review.records.wait_label import WaitLabel, label_in
 from hefa.review.services import steps
 
 
-def parse_key(key: str) -> tuple[str, int] | None:
-    """'suspended-review-v2-1a2b3c4d-response' → ('review', 2)."""
-    base = key.removeprefix("suspended-").removesuffix("-response")
-    parts = base.split("-")
-    if len(parts) != 3 or not parts[1].startswith("v") or not parts[1][1:].isdigit():
-        return None
-    return parts[0], int(parts[1][1:])
+def label_of_input(key: str) -> WaitLabel | None:
+    """The wait label of a stored form input's key: 'suspended-review-v2-1a2b3c4d-response' → review-v2."""
+    return label_in(key.removeprefix("suspended-").removesuffix("-response"))
 
 
 def take_form_input(matter_id: str, run_id: str, key: str, value: str) -> dict[str, str]:
     """Hand one stored form input to its step service, once.
 
-    The receipt is written in the same transaction as the step or its refusal, so a
-    replayed flow that meets the same input again finds it ``taken``.
+    The input's request id (``form:<run>:<key>``) gets its receipt in the same transaction
+    as the step or its refusal, so a replayed flow that meets the same input again finds
+    it ``taken``.
     """
-    if steps.form_input_taken(run_id, key):
+    request_id = f"form:{run_id}:{key}"
+    if steps.answered(request_id):
         return {"outcome": "taken", "message": ""}
     raw = json.loads(value) if value else {}
     officer = str(raw.get("officer", ""))[:64] if isinstance(raw, dict) else ""
-    parsed = parse_key(key)
+    label = label_of_input(key)
     known = {s.value for s in FORMS}
-    with steps.taking_form_input(run_id, key):
-        if parsed is None or parsed[0] not in known:
-            steps.refuse_input(officer, "form", matter_id, "此时不接受表单输入 / no form expected")
-            return {"outcome": "refused", "message": "no form expected"}
-        step = Step(parsed[0])
-        model, action, to_kwargs = FORMS[step]
-        try:
-            form = model.model_validate(raw)
-        except ValidationError as exc:
-            reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            steps.refuse_input(officer, action, matter_id, reason[:500])
-            return {"outcome": "refused", "message": reason}
-        kwargs = to_kwargs(form)
-        if step is Step.REVIEW:  # an opinion on the version the form showed: stale if revised since
-            view = queries.status_of(matter_id)
-            kwargs["version_sha256"] = next(
-                (v["sha256"] for v in view["versions"] if v["number"] == parsed[1]), None)
-        try:
-            outcome = steps.SERVICES[action](steps.Credentials(form.officer, code=form.code), matter_id,
-                                             channel="form", **kwargs)
-        except Refused as exc:
-            return {"outcome": "refused", "message": f"{action} by {officer}: {exc}"}
+    if label is None or label.stage not in known:
+        steps.refuse_unparsed(officer, "form", matter_id, "此时不接受表单输入 / no form expected",
+                              request_id=request_id)
+        return {"outcome": "refused", "message": "no form expected"}
+    step = Step(label.stage)
+    model, action = FORMS[step]
+    try:
+        form = model.model_validate(raw)
+    except ValidationError as exc:
+        reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        steps.refuse_unparsed(officer, action, matter_id, reason[:500], request_id=request_id)
+        return {"outcome": "refused", "message": reason}
+    kwargs = service_kwargs(form)
+    if step is Step.REVIEW:  # an opinion on the version the form showed: stale if revised since
+        view = queries.status_of(matter_id)
+        kwargs["version_sha256"] = next(
+            (v["sha256"] for v in view["versions"] if v["number"] == label.version), None)
+    try:
+        outcome = steps.SERVICES[action](steps.Credentials(form.officer, code=form.code), matter_id,
+                                         channel="form", request_id=request_id, **kwargs)
+    except Refused as exc:
+        return {"outcome": "refused", "message": f"{action} by {officer}: {exc}"}
     return {"outcome": "accepted",
             "message": f"{action} by {officer} (audit #{outcome.event_seq}): {outcome.message}"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hefa.review import vocabulary as vocab
 from hefa.review.documents.prescreen import CATEGORY_ZH
 
 
@@ -90,9 +91,9 @@ def summary_markdown(view: dict[str, Any], documents: list[dict[str, Any]]) -> s
 
 def trail_rows(trail: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The audit trail as the table artifact shows it."""
-    outcome_zh = {"accepted": "接受", "refused": "拒绝", "system": "系统", "warning": "预警"}
+    outcome = vocab.EVENT_OUTCOME
     return [{"序号 seq": r["seq"], "时间 time": r["at"][:19].replace("T", " "),
              "人员 officer": r["officer"], "岗位 role": r["role"], "操作 action": r["action"],
-             "结果 outcome": outcome_zh.get(r["outcome"], r["outcome"]),
+             "结果 outcome": outcome.zh(r["outcome"]) if r["outcome"] in outcome else r["outcome"],
              "理由 reason": r["reason"], "文稿 sha256": r["doc_sha256"][:16],
              "事件哈希 hash": r["hash"][:16]} for r in trail]

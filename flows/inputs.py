@@ -13,14 +13,14 @@ limits — is done by the ``review/`` service the input is handed to.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
 from prefect.input import RunInput
 from pydantic import Field
 
-from hefa.review.law.rules import MEETING_KINDS, Step
+from hefa.review import vocabulary as vocab
+from hefa.review.law.rules import Step
 
 OFFICER = Field(title="办理人员姓名 / officer", description="在 hefa 中登记的姓名", max_length=64)
 CODE = Field(title="动态码 / one-time code",
@@ -28,41 +28,19 @@ CODE = Field(title="动态码 / one-time code",
              pattern=r"^[0-9]{6}$")
 
 
-def _code(choice: Enum) -> str:
-    """The machine code of a labelled choice: '合法，同意提交审议 (lawful)' → 'lawful'."""
-    return str(choice.value).rsplit("(", 1)[1].rstrip(")")
+def _choices(name: str, vocabulary: vocab.Vocabulary) -> type[Enum]:
+    """A drop-down of the vocabulary's labels; the chosen label maps back to its code by lookup."""
+    choices = Enum(name, {term.code.upper(): term.label for term in vocabulary})  # type: ignore[misc]
+    choices.vocabulary = vocabulary  # type: ignore[attr-defined]
+    return choices
 
 
-class Conclusion(Enum):
-    LAWFUL = "合法，同意提交审议 (lawful)"
-    AMEND = "修改后合法，建议修改后提交 (amend)"
-    UNLAWFUL = "不合法，不得提交审议 (unlawful)"
-
-
-class Level(Enum):
-    LOW = "低 (low)"
-    MEDIUM = "中 (medium)"
-    HIGH = "高 (high)"
-
-
-class YesNo(Enum):
-    YES = "是 (yes)"
-    NO = "否 (no)"
-
-
-class Decision(Enum):
-    APPROVE = "同意 (approve)"
-    REJECT = "不同意 (reject)"
-    DEFER = "暂缓 (defer)"
-
-
-class HearingChoice(Enum):
-    REQUESTED = "当事人申请听证并已举行 (requested)"
-    WAIVED = "当事人放弃听证 (waived)"
-    NONE = "告知期满未申请听证 (none)"
-
-
-MeetingKind = Enum("MeetingKind", {k: k for k in MEETING_KINDS})  # type: ignore[misc]
+Conclusion = _choices("Conclusion", vocab.CONCLUSION)
+Level = _choices("Level", vocab.RISK_LEVEL)
+Controllable = _choices("Controllable", vocab.CONTROLLABLE)
+Decision = _choices("Decision", vocab.DECISION)
+HearingChoice = _choices("HearingChoice", vocab.HEARING)
+MeetingKind = _choices("MeetingKind", vocab.MEETING_KIND)
 
 
 class StepForm(RunInput):
@@ -102,7 +80,7 @@ class AssessmentForm(StepForm):
     """风险评估"""
 
     level: Level = Field(title="风险等级 / risk level")
-    controllable: YesNo = Field(title="风险是否可控 / controllable")
+    controllable: Controllable = Field(title="风险是否可控 / controllable")  # type: ignore[valid-type]
     summary: str = Field(title="评估结论 / summary", min_length=1, max_length=4000)
 
 
@@ -143,33 +121,31 @@ class FilingForm(StepForm):
     filed_on: dt.date = Field(title="备案日期 / date")
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, dt.date) else value
+def service_kwargs(form: StepForm) -> dict[str, Any]:
+    """The form's fields as the step service's keyword arguments: a choice becomes its
+    code (exact lookup in its vocabulary), a date its ISO text; name and code stay out."""
+    kwargs: dict[str, Any] = {}
+    for name in type(form).model_fields:
+        if name in ("officer", "code"):
+            continue
+        value = getattr(form, name)
+        if isinstance(value, Enum):
+            value = type(value).vocabulary.code_of(value.value)  # type: ignore[attr-defined]
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        kwargs[name] = value
+    return kwargs
 
 
-# Each stage's form, the step service it feeds (``steps.SERVICES``) and how its fields become
-# the service's arguments.
-FORMS: dict[Step, tuple[type[StepForm], str, Callable[[Any], dict]]] = {
-    Step.PARTICIPATION: (ParticipationForm, "participation", lambda f: {
-        "period_start": _iso(f.period_start), "period_end": _iso(f.period_end),
-        "comment_count": f.comment_count, "summary": f.summary,
-        "shortened_reason": f.shortened_reason}),
-    Step.EXPERTS: (ExpertsForm, "experts", lambda f: {
-        "experts": f.experts, "summary": f.summary, "held_on": _iso(f.held_on)}),
-    Step.HEARING: (HearingForm, "hearing", lambda f: {
-        "notified_on": _iso(f.notified_on), "hearing": _code(f.hearing),
-        "held_on": _iso(f.held_on), "summary": f.summary}),
-    Step.ASSESSMENT: (AssessmentForm, "assessment", lambda f: {
-        "level": _code(f.level), "controllable": _code(f.controllable), "summary": f.summary}),
-    Step.REVIEW: (OpinionForm, "opinion", lambda f: {
-        "conclusion": _code(f.conclusion), "reasons": f.reasons}),
-    Step.DELIBERATION: (DeliberationForm, "deliberation", lambda f: {
-        "decision": _code(f.decision), "meeting_kind": f.meeting_kind.value,
-        "meeting_date": _iso(f.meeting_date), "attendees": f.attendees, "presiding": f.presiding,
-        "head_spoke_last": f.head_spoke_last, "dissent": f.dissent,
-        "urgent_reason": f.urgent_reason}),
-    Step.ISSUANCE: (IssuanceForm, "issuance", lambda f: {
-        "number": f.number, "published_on": _iso(f.published_on)}),
-    Step.FILING: (FilingForm, "filing", lambda f: {
-        "filed_with": f.filed_with, "receipt": f.receipt, "filed_on": _iso(f.filed_on)}),
+# Each stage's form and the step service it feeds (``steps.SERVICES``): every form field is
+# named as the service's keyword argument.
+FORMS: dict[Step, tuple[type[StepForm], str]] = {
+    Step.PARTICIPATION: (ParticipationForm, "participation"),
+    Step.EXPERTS: (ExpertsForm, "experts"),
+    Step.HEARING: (HearingForm, "hearing"),
+    Step.ASSESSMENT: (AssessmentForm, "assessment"),
+    Step.REVIEW: (OpinionForm, "opinion"),
+    Step.DELIBERATION: (DeliberationForm, "deliberation"),
+    Step.ISSUANCE: (IssuanceForm, "issuance"),
+    Step.FILING: (FilingForm, "filing"),
 }

@@ -4,7 +4,7 @@ the ``review/`` service, publish the audit trail — and wait again.
 
 Replay safety: a suspended flow re-runs from the top when resumed. The body
 therefore keeps no state of its own: it takes any form input waiting for it
-(each taken once: ``steps.taking_form_input`` records it in the same
+(each taken once: its request id's receipt is written in the same
 transaction as the step), deletes it from Prefect, reads where the matter
 stands from the database, publishes, and suspends under a fresh key.
 
@@ -28,7 +28,9 @@ from prefect.runtime import flow_run
 
 from hefa.desk import client as desk_client
 from hefa.flows.inputs import FORMS
+from hefa.flows.names import flow_name
 from hefa.review.law.rules import RULES, Kind, Step
+from hefa.review.records.wait_label import WaitLabel
 
 SUSPEND_TIMEOUT = 365 * 24 * 3600  # reviews take days; a year before Prefect gives up
 
@@ -81,7 +83,7 @@ def drive(matter_id: str) -> dict[str, Any]:
     view = publish_matter(matter_id)
     if view["status"] != "open":
         return {"matter": matter_id, "status": view["status"]}
-    key = f"{view['label']}-{uuid.uuid4().hex[:8]}"
+    key = WaitLabel.parse(view["label"]).keyed(uuid.uuid4().hex[:8])  # type: ignore[union-attr]
     if view["form_step"] is None:
         suspend_flow_run(key=key, timeout=SUSPEND_TIMEOUT)  # 退回修改: `hefa revise` wakes it
     else:
@@ -91,7 +93,7 @@ def drive(matter_id: str) -> dict[str, Any]:
 
 
 def _matter_flow(kind: Kind):  # type: ignore[no-untyped-def]
-    return flow(name=RULES[kind].flow_name,
+    return flow(name=flow_name(kind),
                 description=f"{RULES[kind].name_zh}：{RULES[kind].source}", log_prints=True,
                 persist_result=False)
 

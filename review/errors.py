@@ -1,48 +1,100 @@
-"""Named errors. ``review/`` raises them; the CLI and the flows report them.
+"""Named errors and refusal reasons. ``review/`` raises them; the CLI and the flows report them.
 
 Every message is one line, Chinese first, and names the bad value, so that a
-person can act on it without reading a traceback.
+person can act on it without reading a traceback. Code decides on ``Reason``
+(an enum), never on message text: lockout, the CLI's exit status, ``--json``
+output and the tests all read ``error.code``.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why something was refused. Every refusal the gate decides is one of these;
+    ``review/law/gate.py`` is where each of the gate's reasons is decided."""
+
+    # decided by the gate (review/law/gate.py)
+    CLOSED = "closed"  # the matter is closed or rejected
+    NOT_APPLICABLE = "not-applicable"  # the kind does not pass this step
+    WRONG_ROLE = "wrong-role"
+    SEPARATION_OF_DUTIES = "separation-of-duties"
+    NO_CURRENT_OPINION = "no-current-opinion"  # no lawful opinion on the current version
+    OUT_OF_ORDER = "out-of-order"
+    NEEDS_REVISION = "needs-revision"  # 退回修改: the drafter must revise first
+    STALE_VERSION = "stale-version"  # the step is about a version that is no longer current
+    IDENTICAL_REVISION = "identical-revision"  # a "revision" identical to an earlier version
+    ISSUED = "issued"  # already issued: no revision, no extension
+    ALREADY_EXTENDED = "already-extended"
+    HEAD_LAST = "head-last"  # 行政首长最后发表意见
+    DUPLICATE_NUMBER = "duplicate-number"  # 发文字号 already used
+    FUTURE_DATE = "future-date"  # a date a person gives lies in the future
+    PERIOD_TOO_SHORT = "period-too-short"  # comment period under its minimum, no reason given
+    HEARING_WINDOW = "hearing-window"  # the hearing request window is still open
+    REVIEW_TIME = "review-time"  # deliberation too soon after the draft went to counsel
+    UNKNOWN_FLAG = "unknown-flag"  # a flag the kind does not have
+    CALENDAR = "calendar"  # a date beyond the official calendar data
+    # decided at the door, before the gate
+    CREDENTIALS = "credentials"  # see CredentialsRefused.why
+    INVALID_INPUT = "invalid-input"
+    NOT_FOUND = "not-found"
+    EXISTS = "exists"  # an officer of that name exists
+    SELF = "self"  # an admin acting on themselves where that is not allowed
+    USAGE = "usage"  # a request the desk does not know
+    DESK = "desk"  # the desk failed to answer
+
+
+class CredentialFailure(StrEnum):
+    """Why credentials were refused (kept apart from the message, which never says which part was wrong)."""
+
+    FAILED = "failed"  # unknown officer, wrong token or wrong code
+    REPLAYED = "replayed"  # a one-time code already used
+    MISSING = "missing"  # no token or code given
+    LOCKED = "locked"  # too many failures: locked for a while
+    DISABLED = "disabled"  # 停用 by an admin
+
+    @property
+    def counts_toward_lockout(self) -> bool:
+        """A failure that could be a guess counts; a refusal of a locked or disabled account does not."""
+        return self not in (CredentialFailure.LOCKED, CredentialFailure.DISABLED)
+
 
 class HefaError(Exception):
-    """Base of every error that hefa reports to a person as one line."""
+    """The root of every error hefa reports to a person as one line."""
 
 
 class Refused(HefaError):
-    """A step refused by the gate or by a check at the door; always audited.
+    """A step refused by the gate or by a check at the door; always audited."""
 
-    ``code`` is a short machine-readable reason (``out-of-order``, ``wrong-role``,
-    ``stale-opinion``, ``credentials`` …) used by tests and ``--json`` output.
-    """
-
-    def __init__(self, message: str, *, code: str = "refused") -> None:
+    def __init__(self, message: str, *, code: Reason | str = Reason.INVALID_INPUT) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = Reason(code)
 
 
 class CredentialsRefused(Refused):
     """Unknown officer, wrong token or code, disabled or locked account.
 
-    The message never says which part was wrong.
+    The message never says which part was wrong; ``why`` says it to the code.
     """
 
-    def __init__(self, message: str, *, officer_name: str | None = None) -> None:
-        super().__init__(message, code="credentials")
+    def __init__(self, message: str, *, why: CredentialFailure, officer_name: str | None = None) -> None:
+        super().__init__(message, code=Reason.CREDENTIALS)
+        self.why = why
         self.officer_name = officer_name
-
-
-class NotFound(HefaError):
-    """An unknown matter, officer or document id."""
 
 
 class InvalidInput(Refused):
     """Input that can never be valid (over-long, control characters, bad date …)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="invalid-input")
+        super().__init__(message, code=Reason.INVALID_INPUT)
+
+
+class NotFound(HefaError):
+    """An unknown matter, officer or document id."""
+
+    code = Reason.NOT_FOUND
 
 
 class ChainBroken(HefaError):
@@ -51,3 +103,11 @@ class ChainBroken(HefaError):
 
 class ConfigurationError(HefaError):
     """hefa is not set up as a command needs (no key file, server unreachable …)."""
+
+
+class CalendarError(HefaError):
+    """A date the official calendar data cannot answer for (a year beyond the data, a bad data file)."""
+
+
+class RulesTableError(HefaError):
+    """The rules table itself is malformed (checked at import and in a test)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from hefa.review.errors import ChainBroken, Refused
+from hefa.review.errors import ChainBroken, InvalidInput, Refused
 from hefa.review.records import audit
 from hefa.review.records.audit import GENESIS, ChainHead, canonical_json, event_hash, verify
 from hefa.review.records.db import engine, read_session, write_transaction
@@ -178,7 +178,7 @@ def test_anchors_parse_and_print() -> None:
     head = ChainHead(12, "ab" * 32)
     assert ChainHead.parse(str(head)) == head
     for bad in ("12", "x:" + "ab" * 32, "12:" + "AB" * 32, "12:" + "ab" * 31):
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidInput):
             ChainHead.parse(bad)
 
 

@@ -4,6 +4,7 @@ PostgreSQL, audited with its reason; credentials; input checked at the door."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from hefa.review.records.models import AuditEvent, DocumentVersion, LegalOpinion
 from hefa.review.records.queries import trail
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
-from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, reset_caches
+from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, docx_bytes, reset_caches
 
 ORGAN = "河东镇人民政府"
 TODAY = "2026-06-30"  # a Tuesday; the calendar covers 2026
@@ -69,7 +70,13 @@ def file_(office: Office, matter: str) -> steps.StepOutcome:
     return steps.record_filing(office["sun"], matter, filed_with="县人民政府", receipt="备2026-1")
 
 
-def revise(office: Office, matter: str, data: bytes = REVISED, who: str = "zhang") -> steps.StepOutcome:
+_revisions = itertools.count(1)
+
+
+def revise(office: Office, matter: str, data: bytes | None = None, who: str = "zhang") -> steps.StepOutcome:
+    """A revision: by default a new text each time (a file identical to an earlier version is refused)."""
+    if data is None:
+        data = docx_bytes(["第一条 为规范管理，依照有关法律制定本规定。", f"第二条 第 {next(_revisions)} 次修改。"])
     return steps.revise(office[who], matter, data=data, filename="draft-v2.docx")
 
 
@@ -247,7 +254,7 @@ def test_major_decision_comment_period_shorter_than_30_days_needs_a_reason(offic
     # a period that has not ended yet cannot be recorded
     refused(lambda: steps.record_participation(office["zhang"], submit(office, "major-decision"),
                                                period_start="2026-06-01", period_end="2026-07-30",
-                                               comment_count=0, summary="无"), "invalid-input")
+                                               comment_count=0, summary="无"), "future-date")
 
 
 def _participate(office: Office, matter: str) -> None:
@@ -266,7 +273,7 @@ def test_experts_only_when_the_matter_is_specialised(office: Office) -> None:
                                             summary="可控"), "out-of-order")
     assert steps.record_experts(office["zhang"], special, experts="甲,乙", summary="论证").stage == "assessment"
     # a flag the kind does not have is refused at the door
-    refused(lambda: submit(office, "major-decision", flags=("major",)), "invalid-input")
+    refused(lambda: submit(office, "major-decision", flags=("major",)), "unknown-flag")
 
 
 def test_major_decision_full_order_with_head_last_and_review_time(

@@ -1,23 +1,34 @@
 """The gate (审查关口): may this officer record this step on this matter now?
 
-Pure: a snapshot of the matter and the request go in, a ``Verdict`` with the
-reason comes out. Every service calls ``check`` inside the transaction that
-records the step (``review/steps.py``), so no code path — CLI, Prefect form,
-script — can move a matter past legality review without a current, lawful
-opinion on the current document version.
+This file is where every refusal of a step is decided: stage order, role,
+separation of duties, a current lawful opinion, stale versions, identical
+revisions, the head speaking last, document numbers, dates in the future and
+the statutory time limits — and submission itself. ``check`` is pure: a
+snapshot of the matter (read inside the write transaction), the request and the
+actor go in; a ``Verdict`` with a ``Reason`` and a message comes out. The step
+services (``review/services/``) only gather the snapshot, call ``check`` and
+write; so no code path — CLI, Prefect form, browser, script — can move a matter
+past legality review without a current, lawful opinion on the current version.
 
-The order of stages is not written here: it is read from ``rules.RULES``.
+The order of stages and the time limits are not written here: they are read
+from the rules table (``review/law/rules.py``); the numbers come from the
+settings carried in the snapshot; working days from the official calendar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from hefa.review.law.rules import DECIDING_STEPS, ROLE_ZH, KindRules, Role, StageRule, Step
+from hefa.review.errors import CalendarError, Reason
+from hefa.review.law.clocks import advance, unit_zh
+from hefa.review.law.rules import DECIDING_STEPS, ROLE_ZH, Bound, KindRules, Role, StageRule, Step, TimeLimit
+from hefa.review.vocabulary import CONCLUSION_SHORT
 
 REVISE = "revise"  # 退回修改 / 修改文稿: not a stage, allowed until issuance
 EXTEND = "extend"  # 延长期限: the head approves one extension of a decision deadline
+NEW = "new"  # the status of a matter not yet submitted (the snapshot of a submission)
 
 
 @dataclass(frozen=True)
@@ -33,19 +44,52 @@ class MatterSnapshot:
     """What the gate needs to know about a matter, read inside the transaction."""
 
     kind_rules: KindRules
-    status: str  # open | closed | rejected
-    flags: frozenset[str]
+    status: str  # new | open | closed | rejected
     settings: Mapping[str, object]
-    drafter_id: int
-    organ: str
-    current_version_id: int
-    current_uploader_id: int
+    today: dt.date
+    flags: frozenset[str] = frozenset()
+    drafter_id: int = 0
+    organ: str = ""
+    current_version_id: int = 0
+    current_version_number: int = 0
+    current_version_sha256: str = ""
+    current_uploader_id: int = 0
+    version_sha256s: frozenset[str] = frozenset()  # every version ever submitted
+    uploader_ids: frozenset[int] = frozenset()  # everyone who uploaded a version: co-drafters
     done: frozenset[Step] = frozenset()  # steps with a record not tied to versions
     opinions: tuple[VersionRecord, ...] = ()
     assessments: tuple[VersionRecord, ...] = ()
     deliberations: tuple[VersionRecord, ...] = ()
+    review_since: dt.date | None = None  # when the current draft went to counsel
     extended: bool = False  # a head-approved extension is on record
-    uploader_ids: frozenset[int] = frozenset()  # everyone who uploaded a version: co-drafters
+    number_holder: str | None = None  # the matter already holding the requested 发文字号
+
+    @classmethod
+    def new(cls, kind_rules: KindRules, settings: Mapping[str, object], today: dt.date) -> MatterSnapshot:
+        """The snapshot of a matter about to be submitted."""
+        return cls(kind_rules=kind_rules, status=NEW, settings=settings, today=today)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a person asks to record, with the values the gate decides on.
+
+    Dates are the ones a person gives (meeting, notice, publication …), by their
+    Chinese name; ``reasons`` are the recorded reasons that may shorten a minimum
+    time limit, by the ``override`` name the rules table gives them.
+    """
+
+    step: Step | str
+    flags: frozenset[str] = frozenset()  # submission
+    version_sha256: str | None = None  # opinion: the version counsel read; revise: the new file
+    dates: Mapping[str, dt.date] = field(default_factory=dict)
+    period: tuple[dt.date, dt.date] | None = None  # a comment period, both days included
+    notified_on: dt.date | None = None  # 告知日期
+    hearing: str | None = None  # vocabulary.HEARING
+    meeting_date: dt.date | None = None
+    head_spoke_last: bool | None = None
+    number: str | None = None  # 发文字号
+    reasons: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,16 +103,16 @@ class Actor:
 @dataclass(frozen=True)
 class Verdict:
     accepted: bool
-    reason: str = ""
-    code: str = ""
+    reason: Reason | None = None
+    message: str = ""
 
     @classmethod
     def ok(cls) -> Verdict:
         return cls(True)
 
     @classmethod
-    def refuse(cls, code: str, reason: str) -> Verdict:
-        return cls(False, reason, code)
+    def refuse(cls, reason: Reason, message: str) -> Verdict:
+        return cls(False, reason, message)
 
 
 @dataclass(frozen=True)
@@ -81,8 +125,7 @@ class Progress:
     applicable: tuple[StageRule, ...] = field(default=())
 
 
-CONCLUSION_ZH = {"lawful": "合法", "amend": "修改后合法", "unlawful": "不合法"}
-
+# --- where a matter stands ------------------------------------------------------------------
 
 def applies(stage: StageRule, snapshot: MatterSnapshot) -> bool:
     """Whether a (possibly conditional) stage applies to this matter."""
@@ -106,7 +149,7 @@ def _stage_state(stage: StageRule, s: MatterSnapshot) -> tuple[bool, str]:
         if latest == "lawful":
             return True, ""
         if latest in ("amend", "unlawful"):
-            return False, (f"法律意见为“{CONCLUSION_ZH[latest]}”，须由起草人修改文稿后重新审查"
+            return False, (f"法律意见为“{CONCLUSION_SHORT.zh(latest)}”，须由起草人修改文稿后重新审查"
                            f" / opinion '{latest}': revise and re-review")
         return False, ""
     if step is Step.ASSESSMENT:
@@ -136,40 +179,35 @@ def progress(s: MatterSnapshot) -> Progress:
     return Progress(None, applicable=applicable)
 
 
-def _stage_zh(stage: StageRule) -> str:
-    return f"{stage.name_zh}（{stage.step.value}）"
+# --- the decision ----------------------------------------------------------------------------
+
+def check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
+    """Decide one step: accepted, or refused with its reason. Pure."""
+    try:
+        return _check(snapshot, request, actor)
+    except CalendarError as exc:
+        return Verdict.refuse(Reason.CALENDAR, str(exc))
 
 
-def _role_check(actor: Actor, role: Role) -> Verdict:
-    if role not in actor.roles:
-        return Verdict.refuse(
-            "wrong-role",
-            f"{actor.name} 不具有{ROLE_ZH[role]}（{role.value}）岗位，不能办理此步骤 / wrong role",
-        )
-    return Verdict.ok()
-
-
-def check(
-    snapshot: MatterSnapshot,
-    step: Step | str,
-    actor: Actor,
-    *,
-    extra: Callable[[StageRule], Verdict] | None = None,
-) -> Verdict:
-    """Decide one step. ``extra`` adds the checks of time limits (``review/deadlines.py``)."""
+def _check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
+    if snapshot.status == NEW or request.step == Step.SUBMISSION:
+        return _first(_future_dates(snapshot, request), lambda: _check_submission(snapshot, request, actor))
     if snapshot.status != "open":
         state = "已办结" if snapshot.status == "closed" else "已被否决"
-        return Verdict.refuse("closed", f"该事项{state}，不再接受办理 / matter is {snapshot.status}")
+        return Verdict.refuse(Reason.CLOSED, f"该事项{state}，不再接受办理 / matter is {snapshot.status}")
+    future = _future_dates(snapshot, request)
+    if not future.accepted:
+        return future
     current = progress(snapshot)
-    if step == REVISE:
-        return _check_revise(snapshot, actor, current)
-    if step == EXTEND:
+    if request.step == REVISE:
+        return _check_revise(snapshot, request, actor)
+    if request.step == EXTEND:
         return _check_extend(snapshot, actor)
-    step = Step(step)
+    step = Step(request.step)
     stage = snapshot.kind_rules.stage(step)
     if stage is None or stage not in current.applicable:
         return Verdict.refuse(
-            "not-applicable",
+            Reason.NOT_APPLICABLE,
             f"{snapshot.kind_rules.name_zh}不经过“{step.value}”步骤 / step does not apply to this matter",
         )
     role = _role_check(actor, stage.role)
@@ -178,25 +216,58 @@ def check(
     if stage.drafter_excluded and (actor.officer_id == snapshot.drafter_id
                                    or actor.officer_id in snapshot.uploader_ids):
         return Verdict.refuse(
-            "separation-of-duties",
+            Reason.SEPARATION_OF_DUTIES,
             f"起草人不得办理本事项的“{stage.name_zh}” / the drafter may not perform this step",
         )
-    waiting = current.waiting_for
     if step in DECIDING_STEPS and _review_applies(snapshot):
         opinion = _latest_on_current(snapshot.opinions, snapshot)
         if opinion != "lawful":
-            return Verdict.refuse("no-current-opinion", _opinion_missing(opinion))
+            return Verdict.refuse(Reason.NO_CURRENT_OPINION, _opinion_missing(opinion))
+    waiting = current.waiting_for
     if waiting is None or waiting.step is not step:
         return _out_of_order(step, waiting, current)
     if current.needs_revision:
-        return Verdict.refuse("needs-revision", current.why_revision)
-    if step is Step.REVIEW and snapshot.current_uploader_id == actor.officer_id:
+        return Verdict.refuse(Reason.NEEDS_REVISION, current.why_revision)
+    return _STEP_CHECKS.get(step, _no_more)(snapshot, request, actor, stage)
+
+
+def _first(verdict: Verdict, then: object) -> Verdict:
+    return verdict if not verdict.accepted else then()  # type: ignore[operator]
+
+
+def _no_more(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    return Verdict.ok()
+
+
+def _role_check(actor: Actor, role: Role) -> Verdict:
+    if role not in actor.roles:
         return Verdict.refuse(
-            "separation-of-duties",
-            "法律顾问不得审查本人上传的文稿版本 / counsel may not review a version they uploaded",
+            Reason.WRONG_ROLE,
+            f"{actor.name} 不具有{ROLE_ZH[role]}（{role.value}）岗位，不能办理此步骤 / wrong role",
         )
-    if extra is not None:
-        return extra(stage)
+    return Verdict.ok()
+
+
+def _future_dates(snapshot: MatterSnapshot, request: Request) -> Verdict:
+    """Dates people give (meeting, notice, publication …) may not lie in the future."""
+    for name, day in request.dates.items():
+        if day > snapshot.today:
+            return Verdict.refuse(Reason.FUTURE_DATE,
+                                  f"{name} {day} 晚于今天（{snapshot.today}），不能记录尚未发生的事项"
+                                  " / the date lies in the future")
+    return Verdict.ok()
+
+
+def _check_submission(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
+    role = _role_check(actor, Role.DRAFTER)
+    if not role.accepted:
+        return role
+    table = snapshot.kind_rules
+    unknown = sorted(request.flags - set(table.flags))
+    if unknown:
+        return Verdict.refuse(Reason.UNKNOWN_FLAG,
+                              f"{table.name_zh}没有标记 {unknown[0]!r}；可用：{', '.join(table.flags) or '无'}"
+                              " / unknown flag")
     return Verdict.ok()
 
 
@@ -209,34 +280,38 @@ def _opinion_missing(opinion: str | None) -> str:
     if opinion is None:
         return ("现行文稿版本尚无合法性审查意见，不得提交审议、决定、公布或备案"
                 " / no legal opinion on the current document version")
-    return (f"现行文稿版本的法律意见为“{CONCLUSION_ZH[opinion]}”，须修改并重新审查后方可继续"
+    return (f"现行文稿版本的法律意见为“{CONCLUSION_SHORT.zh(opinion)}”，须修改并重新审查后方可继续"
             f" / the current opinion is '{opinion}'")
 
 
 def _out_of_order(step: Step, waiting: StageRule | None, current: Progress) -> Verdict:
     if waiting is None:
-        return Verdict.refuse("out-of-order", "该事项已无待办步骤 / nothing is pending")
+        return Verdict.refuse(Reason.OUT_OF_ORDER, "该事项已无待办步骤 / nothing is pending")
     position = {st.step: i for i, st in enumerate(current.applicable)}
     done = position.get(step, 0) < position[waiting.step]
     verb = "已经完成" if done else "尚未轮到"
     return Verdict.refuse(
-        "out-of-order",
-        f"“{step.value}”{verb}；本事项正在等待：{_stage_zh(waiting)}"
+        Reason.OUT_OF_ORDER,
+        f"“{step.value}”{verb}；本事项正在等待：{waiting.name_zh}（{waiting.step.value}）"
         f" / out of order: the matter is waiting for {waiting.step.value}",
     )
 
 
-def _check_revise(snapshot: MatterSnapshot, actor: Actor, current: Progress) -> Verdict:
+def _check_revise(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
     role = _role_check(actor, Role.DRAFTER)
     if not role.accepted:
         return role
     if actor.officer_id != snapshot.drafter_id and actor.organ != snapshot.organ:
         return Verdict.refuse(
-            "separation-of-duties",
+            Reason.SEPARATION_OF_DUTIES,
             "只有本事项的起草人或同一机关的起草人可以修改文稿 / only the matter's drafters may revise",
         )
     if Step.ISSUANCE in snapshot.done:
-        return Verdict.refuse("issued", "文件已签发公布，不得再修改 / already issued")
+        return Verdict.refuse(Reason.ISSUED, "文件已签发公布，不得再修改 / already issued")
+    if request.version_sha256 in snapshot.version_sha256s:
+        return Verdict.refuse(
+            Reason.IDENTICAL_REVISION,
+            "修改稿与本事项已提交过的某一版本完全相同，不是修改 / identical to an earlier version")
     return Verdict.ok()
 
 
@@ -245,10 +320,112 @@ def _check_extend(snapshot: MatterSnapshot, actor: Actor) -> Verdict:
     if not role.accepted:
         return role
     if not any(limit.extension_setting for stage in snapshot.kind_rules.stages for limit in stage.limits):
-        return Verdict.refuse("not-applicable",
+        return Verdict.refuse(Reason.NOT_APPLICABLE,
                               f"{snapshot.kind_rules.name_zh}的期限不可延长 / no extendable time limit")
     if Step.ISSUANCE in snapshot.done:
-        return Verdict.refuse("issued", "已作出决定，无需延长期限 / already decided")
+        return Verdict.refuse(Reason.ISSUED, "已作出决定，无需延长期限 / already decided")
     if snapshot.extended:
-        return Verdict.refuse("already-extended", "期限已经延长过一次，不得再延长 / already extended once")
+        return Verdict.refuse(Reason.ALREADY_EXTENDED, "期限已经延长过一次，不得再延长 / already extended once")
     return Verdict.ok()
+
+
+# --- what each step adds -----------------------------------------------------------------------
+
+def _check_opinion(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    if snapshot.current_uploader_id == actor.officer_id:
+        return Verdict.refuse(
+            Reason.SEPARATION_OF_DUTIES,
+            "法律顾问不得审查本人上传的文稿版本 / counsel may not review a version they uploaded",
+        )
+    if request.version_sha256 and request.version_sha256 != snapshot.current_version_sha256:
+        return Verdict.refuse(
+            Reason.STALE_VERSION,
+            f"所审文稿不是现行版本（现行为第 {snapshot.current_version_number} 版 "
+            f"{snapshot.current_version_sha256[:12]}），请审查最新版本 / stale version")
+    return Verdict.ok()
+
+
+def _check_deliberation(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    if snapshot.kind_rules.kind == "major-decision" and request.head_spoke_last is False:
+        return Verdict.refuse(Reason.HEAD_LAST, "重大行政决策集体讨论时，行政首长应当最后发表意见（第三十条）"
+                              " / the head must speak last")
+    return _review_time(snapshot, request)
+
+
+def _check_issuance(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    if snapshot.number_holder is not None:
+        return Verdict.refuse(Reason.DUPLICATE_NUMBER,
+                              f"文号 {request.number} 已被事项 {snapshot.number_holder} 使用 / number already used")
+    return Verdict.ok()
+
+
+def _limit_value(snapshot: MatterSnapshot, limit: TimeLimit) -> int:
+    return int(snapshot.settings[limit.setting])  # type: ignore[call-overload]
+
+
+def _overridden(request: Request, limit: TimeLimit) -> bool:
+    """A recorded reason that may shorten this minimum (缩短期限的说明, 紧急情况说明)."""
+    return bool(limit.override and (request.reasons.get(limit.override) or "").strip())
+
+
+def _check_participation(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    """A comment period shorter than its minimum needs a recorded reason (国务院令第713号 第十五条)."""
+    if request.period is None:
+        return Verdict.ok()
+    start, end = request.period
+    for limit in stage.limits:
+        minimum_end = advance(start - dt.timedelta(days=1), _limit_value(snapshot, limit), limit.unit)
+        if end < minimum_end and not _overridden(request, limit):
+            return Verdict.refuse(
+                Reason.PERIOD_TOO_SHORT,
+                f"征求意见期限不足{_limit_value(snapshot, limit)}{unit_zh(limit.unit)}（至少应至 {minimum_end}），"
+                f"提前结束须说明理由（--shortened-reason）；依据：{limit.article}"
+                " / comment period too short: give a reason for shortening",
+            )
+    return Verdict.ok()
+
+
+def _check_hearing(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    """The hearing step closes only after the request window, unless the party waived
+    or a hearing was held (行政处罚法 第六十四条)."""
+    if request.notified_on is None:
+        return Verdict.ok()
+    for limit in stage.limits:
+        window_end = advance(request.notified_on, _limit_value(snapshot, limit), limit.unit)
+        if snapshot.today <= window_end and not _overridden(request, limit):
+            return Verdict.refuse(
+                Reason.HEARING_WINDOW,
+                f"听证申请期限尚未届满（至 {window_end}），当事人放弃听证的请选 waived；"
+                f"依据：{limit.article} / the hearing request window is still open",
+            )
+    return Verdict.ok()
+
+
+def _review_time(snapshot: MatterSnapshot, request: Request) -> Verdict:
+    """A matter may not be deliberated sooner than the minimum review time after the draft
+    went to counsel, unless an urgent-handling reason is recorded (国务院令第713号 第二十六条)."""
+    review = snapshot.kind_rules.stage(Step.REVIEW)
+    if review is None or snapshot.review_since is None:
+        return Verdict.ok()
+    meeting = request.meeting_date or snapshot.today
+    for limit in review.limits:
+        if limit.bound is not Bound.MIN or not limit.override:
+            continue
+        first_day = advance(snapshot.review_since, _limit_value(snapshot, limit), limit.unit)
+        if meeting < first_day and not _overridden(request, limit):
+            return Verdict.refuse(
+                Reason.REVIEW_TIME,
+                f"草案送审于 {snapshot.review_since}，合法性审查时间不少于{_limit_value(snapshot, limit)}"
+                f"{unit_zh(limit.unit)}，最早可于 {first_day} 讨论；紧急情况须说明理由"
+                f"（--urgent-reason）；依据：{limit.article} / too soon after review began",
+            )
+    return Verdict.ok()
+
+
+_STEP_CHECKS = {
+    Step.REVIEW: _check_opinion,
+    Step.DELIBERATION: _check_deliberation,
+    Step.ISSUANCE: _check_issuance,
+    Step.PARTICIPATION: _check_participation,
+    Step.HEARING: _check_hearing,
+}

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hefa.review.config import now, today
-from hefa.review.law.deadlines import running_clocks
+from hefa.review.law.clocks import running_clocks
 from hefa.review.law.workdays import CalendarError
 from hefa.review.records import audit
 from hefa.review.records.db import read_session, write_transaction
@@ -61,12 +61,27 @@ def scan(*, record: bool = False) -> ScanResult:
     return result
 
 
+def _raised(session: Any, matter_ids: list[str], chunk: int = 500) -> set[tuple[str, str, str]]:
+    """The warnings already raised for these matters, read in a few queries (not one per item)."""
+    raised: set[tuple[str, str, str]] = set()
+    for start in range(0, len(matter_ids), chunk):
+        rows = session.execute(select(DeadlineWarning.matter_id, DeadlineWarning.stage, DeadlineWarning.level)
+                               .where(DeadlineWarning.matter_id.in_(matter_ids[start:start + chunk])))  # type: ignore[attr-defined]
+        raised.update((r.matter_id, r.stage, r.level) for r in rows)
+    return raised
+
+
 def _record(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     new: list[dict[str, Any]] = []
+    with read_session() as session:
+        raised = _raised(session, sorted({item["matter"] for item in items}))
+    items = [i for i in items if (i["matter"], i["stage"], i["level"]) not in raised]
+    if not items:  # the usual hourly scan: nothing new, no write transaction at all
+        return new
     with write_transaction() as session:
         for item in items:
             key = (item["matter"], item["stage"], item["level"])
-            if session.get(DeadlineWarning, key) is not None:
+            if session.get(DeadlineWarning, key) is not None:  # raised meanwhile
                 continue
             reason = (f"{'已逾期' if item['level'] == 'overdue' else '即将到期'}：{item['stage']} 应于 "
                       f"{item['due_on']} 前办结（{item['article']}）")

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hefa.review.errors import RulesTableError
+
 
 class Role(StrEnum):
     """Officer roles (岗位)."""
@@ -131,7 +133,6 @@ class StageRule:
 class KindRules:
     kind: Kind
     name_zh: str
-    flow_name: str
     source: str
     stages: tuple[StageRule, ...]
     # Flags a drafter may set at submission, with their Chinese meaning.
@@ -152,7 +153,6 @@ RULES: dict[Kind, KindRules] = {
     Kind.NORMATIVE_DOCUMENT: KindRules(
         kind=Kind.NORMATIVE_DOCUMENT,
         name_zh="行政规范性文件",
-        flow_name="规范性文件合法性审查 normative-document-review",
         source="国办发〔2018〕37号；国办发〔2018〕115号",
         flags={"public_impact": "涉及群众切身利益，须公开征求意见"},
         stages=(
@@ -190,7 +190,6 @@ RULES: dict[Kind, KindRules] = {
     Kind.MAJOR_DECISION: KindRules(
         kind=Kind.MAJOR_DECISION,
         name_zh="重大行政决策",
-        flow_name="重大行政决策合法性审查 major-decision-review",
         source="《重大行政决策程序暂行条例》（国务院令第713号）",
         flags={"specialised": "专业性、技术性较强，须专家论证"},
         stages=(
@@ -230,7 +229,6 @@ RULES: dict[Kind, KindRules] = {
     Kind.CONTRACT: KindRules(
         kind=Kind.CONTRACT,
         name_zh="政府合同",
-        flow_name="政府合同合法性审查 contract-review",
         source="中办国办2016年《关于推行法律顾问制度和公职律师公司律师制度的意见》；本地合同审查规定",
         flags={"major": "重大合同（达到金额标准），须集体讨论"},
         stages=(
@@ -253,7 +251,6 @@ RULES: dict[Kind, KindRules] = {
     Kind.ADMINISTRATIVE_PENALTY: KindRules(
         kind=Kind.ADMINISTRATIVE_PENALTY,
         name_zh="行政处罚决定",
-        flow_name="行政处罚法制审核 administrative-penalty-review",
         source="《中华人民共和国行政处罚法》（2021）",
         flags={
             "art58": "属第五十八条情形（重大公共利益、经过听证、疑难复杂、法律法规规定）",
@@ -295,7 +292,6 @@ RULES: dict[Kind, KindRules] = {
     Kind.ADMINISTRATIVE_LICENCE: KindRules(
         kind=Kind.ADMINISTRATIVE_LICENCE,
         name_zh="行政许可决定",
-        flow_name="行政许可法制审核 administrative-licence-review",
         source="《中华人民共和国行政许可法》；国办发〔2018〕118号",
         flags={"major_enforcement": "属重大执法决定，须法制审核（国办发〔2018〕118号）"},
         stages=(
@@ -320,20 +316,57 @@ RULES: dict[Kind, KindRules] = {
     ),
 }
 
-# Meetings that may decide collectively (集体讨论): 常务会议/全体会议 (国务院令第713号 art. 30) and others.
-MEETING_KINDS: tuple[str, ...] = ("常务会议", "全体会议", "办公会议", "党组会议", "集体讨论会议")
-
 # Steps that, once the review stage exists for a kind, need a current lawful opinion.
 DECIDING_STEPS: frozenset[Step] = frozenset({Step.DELIBERATION, Step.ISSUANCE, Step.FILING})
 
 
-class RulesTableError(ValueError):
-    """The rules table itself is malformed (checked at import and in a test)."""
+# Recorded reasons that may cut a minimum time limit short, by the name a ``TimeLimit.override``
+# gives them. The step services put them in the gate's request (``Request.reasons``); the gate
+# reads them. A name here that no limit uses, or a limit naming one not here, is a table error.
+OVERRIDES: Mapping[str, str] = {
+    "shortened_reason": "缩短征求意见期限的说明（国务院令第713号 第十五条）",
+    "urgent_reason": "紧急情况下缩短审查时间的说明（国务院令第713号 第二十六条）",
+    "hearing_waived": "当事人放弃听证或已举行听证（《行政处罚法》第六十四条）",
+}
 
 
-def validate_rules(rules: Mapping[Kind, KindRules]) -> None:
+def setting_types() -> dict[str, type]:
+    """The installation's settings and their types (``review/config.py``), for checking the table."""
+    from hefa.review.config import Settings
+
+    return {name: f.annotation for name, f in Settings.model_fields.items()}  # type: ignore[misc]
+
+
+def _check_settings(where: str, table: KindRules, settings: Mapping[str, type]) -> set[str]:
+    """Every setting a stage or limit names exists, with the type its use needs; the overrides used."""
+    used: set[str] = set()
+    for stage in table.stages:
+        if stage.always_if_setting is not None and settings.get(stage.always_if_setting) is not bool:
+            raise RulesTableError(f"{where}: stage {stage.step} names unknown or non-boolean setting "
+                                  f"{stage.always_if_setting!r}")
+        for limit in stage.limits:
+            for name in (limit.setting, limit.extension_setting):
+                if name is not None and settings.get(name) is not int:
+                    raise RulesTableError(f"{where}: a limit of {stage.step} names unknown or non-integer "
+                                          f"setting {name!r}")
+            if limit.override is not None:
+                if limit.override not in OVERRIDES:
+                    raise RulesTableError(f"{where}: a limit of {stage.step} names unknown override "
+                                          f"{limit.override!r}")
+                if limit.bound is not Bound.MIN:
+                    raise RulesTableError(f"{where}: override {limit.override!r} on a deadline (only a minimum "
+                                          "period may be cut short)")
+                used.add(limit.override)
+    return used
+
+
+def validate_rules(rules: Mapping[Kind, KindRules], settings: Mapping[str, type] | None = None) -> None:
     """Refuse a malformed table: every kind starts with submission, has a review
-    stage, reviews before every deciding step, and names each step once."""
+    stage, reviews before every deciding step, names each step once; every setting
+    and override it names exists (a typo must never silently drop a stage), and
+    every declared override is used."""
+    settings = setting_types() if settings is None else settings
+    overrides_used: set[str] = set()
     for kind, table in rules.items():
         steps = [s.step for s in table.stages]
         where = f"{kind}"
@@ -360,6 +393,10 @@ def validate_rules(rules: Mapping[Kind, KindRules]) -> None:
                 raise RulesTableError(
                     f"{where}: stage {stage.step} depends on unknown flag {stage.applies_when}"
                 )
+        overrides_used |= _check_settings(where, table, settings)
+    unused = sorted(set(OVERRIDES) - overrides_used)
+    if unused:
+        raise RulesTableError(f"override {unused[0]!r} is declared but no limit uses it")
 
 
 validate_rules(RULES)

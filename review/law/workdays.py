@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import chinese_calendar
 
+from hefa.review import errors
 from hefa.review.config import hefa_home
 
 __all__ = [
@@ -67,8 +68,7 @@ _PACKAGE_SOURCE = (
 _ALLOWED_KEYS = {"year", "source", "holidays", "workdays", "example"}
 
 
-class CalendarError(Exception):
-    """Base class of the calendar errors."""
+CalendarError = errors.CalendarError  # the base of the calendar errors, under hefa's one error root
 
 
 class CalendarDataError(CalendarError, ValueError):

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hefa.review.config import settings
-from hefa.review.errors import ConfigurationError, CredentialsRefused
+from hefa.review.errors import ConfigurationError, CredentialFailure, CredentialsRefused
+from hefa.review.people.identity import Credentials
 from hefa.review.records.models import Officer
 
 FAILED = "身份验证失败：姓名、令牌或动态码不正确 / authentication failed"
@@ -134,38 +135,40 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-def check_credentials(officer: Officer | None, name: str, *, token: str | None,
-                      code: str | None) -> Authenticated:
+def check_credentials(officer: Officer | None, creds: Credentials) -> Authenticated:
     """Accept or refuse one presentation of credentials (token or one-time code).
 
-    Raises ``CredentialsRefused``; the caller records the failure (``note_failure``)
-    in the refusal's own transaction, so it survives the step's rollback.
+    Raises ``CredentialsRefused`` (its ``why`` says which failure it was); the caller
+    records the failure (``note_failure``) in the refusal's own transaction, so it
+    survives the step's rollback.
     """
+    name = creds.name
     if officer is None:
-        raise CredentialsRefused(FAILED, officer_name=name)
+        raise CredentialsRefused(FAILED, why=CredentialFailure.FAILED, officer_name=name)
     real_now = dt.datetime.now(dt.UTC)
     locked_until = _aware(officer.locked_until)
     if locked_until and locked_until > real_now:
         raise CredentialsRefused(
             f"账户已锁定至 {locked_until.astimezone().strftime('%H:%M')}（连续验证失败）"
-            f"，请稍后再试或联系管理员解锁 / account locked", officer_name=name)
+            f"，请稍后再试或联系管理员解锁 / account locked", why=CredentialFailure.LOCKED, officer_name=name)
     if officer.disabled:
-        raise CredentialsRefused("账户已停用 / officer is disabled", officer_name=name)
-    if token:
-        if token_matches(officer, token):
+        raise CredentialsRefused("账户已停用 / officer is disabled", why=CredentialFailure.DISABLED,
+                                 officer_name=name)
+    if creds.token:
+        if token_matches(officer, creds.token):
             return Authenticated(officer)
-        raise CredentialsRefused(FAILED, officer_name=name)
-    if code:
-        counter = _matching_counter(officer, code.strip())
+        raise CredentialsRefused(FAILED, why=CredentialFailure.FAILED, officer_name=name)
+    if creds.code:
+        counter = _matching_counter(officer, creds.code.strip())
         if counter is None:
-            raise CredentialsRefused(FAILED, officer_name=name)
+            raise CredentialsRefused(FAILED, why=CredentialFailure.FAILED, officer_name=name)
         if counter <= officer.totp_last_counter:
             raise CredentialsRefused("动态码已使用过，请等待新的动态码 / this code was already used",
-                                     officer_name=name)
+                                     why=CredentialFailure.REPLAYED, officer_name=name)
         return Authenticated(officer, totp_counter=counter)
     raise CredentialsRefused(
         "缺少令牌：请设置 HEFA_TOKEN、运行 hefa login 或按提示输入 / no token given",
-        officer_name=name)
+        why=CredentialFailure.MISSING, officer_name=name)
 
 
 def note_success(auth: Authenticated) -> None:

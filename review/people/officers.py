@@ -12,21 +12,21 @@ from sqlmodel import Session
 
 from hefa.review import validation as v
 from hefa.review.config import now
-from hefa.review.errors import HefaError, InvalidInput, NotFound, Refused
+from hefa.review.errors import InvalidInput, NotFound, Reason, Refused
 from hefa.review.law.rules import Role
 from hefa.review.people.credentials import (
-    Authenticated,
-    check_credentials,
     new_salt,
     new_token,
     new_totp_secret,
     note_success,
     provisioning_uri,
 )
+from hefa.review.people.identity import Credentials
 from hefa.review.records import audit
 from hefa.review.records.db import write_transaction
 from hefa.review.records.models import Officer
-from hefa.review.services.steps import Credentials, _record_refusal, roles_of
+from hefa.review.services.snapshot import roles_of
+from hefa.review.services.unit_of_work import StepUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _new_credentials(officer: Officer) -> Enrolment:
 
 def _make_officer(session: Session, name: str, roles: str, organ: str) -> tuple[Officer, Enrolment]:
     if session.scalar(select(Officer).where(Officer.name == name)) is not None:
-        raise Refused(f"已有名为 {name} 的人员 / officer {name!r} exists", code="exists")
+        raise Refused(f"已有名为 {name} 的人员 / officer {name!r} exists", code=Reason.EXISTS)
     officer = Officer(name=name, roles=roles, organ=organ, token_salt="", token_hash="",
                       totp_secret_enc="", created_at=now())
     enrolment = _new_credentials(officer)
@@ -98,27 +98,14 @@ def bootstrap_admin(name: str = "admin", organ: str = "") -> Enrolment | None:
 def _as_admin(creds: Credentials, action: str, payload: dict[str, Any],
               change: Callable[[Session, Officer], tuple[Any, str]]) -> Any:
     """Run an officer change as an authenticated admin, audited either way."""
-    auth: Authenticated | None = None
-    try:
-        with write_transaction() as session:
-            officer = session.scalar(select(Officer).where(Officer.name == creds.name))
-            auth = check_credentials(officer, creds.name, token=creds.token, code=creds.code)
-            if Role.ADMIN not in roles_of(auth.officer):
-                raise Refused("只有管理员可以管理人员 / only an admin manages officers",
-                              code="wrong-role")
-            result, target = change(session, auth.officer)
-            note_success(auth)
-            session.add(auth.officer)
-            audit.append(session, action=action, outcome="accepted", officer=auth.officer.name,
-                         role=auth.officer.roles, channel="cli", payload={**payload,
-                                                                         "target": target})
-            session.commit()
-            return result
-    except (Refused, NotFound) as exc:
-        _record_refusal(creds, action, None, exc, "cli", payload, auth)
-        if isinstance(exc, NotFound):
-            raise Refused(str(exc), code="not-found") from exc
-        raise
+    with StepUnitOfWork(creds, action=action, channel="cli", payload=payload) as uow:
+        admin = uow.authenticate()
+        if Role.ADMIN not in roles_of(admin):
+            raise Refused("只有管理员可以管理人员 / only an admin manages officers", code=Reason.WRONG_ROLE)
+        result, target = change(uow.session, admin)
+        event = uow.accept(matter_id=None, details={"target": target})
+        uow.commit(event=event)
+        return result
 
 
 def _target(session: Session, name: str) -> Officer:
@@ -147,7 +134,7 @@ def disable_officer(creds: Credentials, name: str) -> None:
     def change(session: Session, admin: Officer) -> tuple[None, str]:
         target = _target(session, name)
         if target.id == admin.id:
-            raise Refused("管理员不能停用自己 / an admin cannot disable themselves", code="self")
+            raise Refused("管理员不能停用自己 / an admin cannot disable themselves", code=Reason.SELF)
         target.disabled = True
         session.add(target)
         return None, target.name
@@ -191,16 +178,24 @@ def unlock_officer(creds: Credentials, name: str) -> None:
 
 def whoami(creds: Credentials) -> dict[str, Any]:
     """Check credentials without recording a step (``hefa login``); failures are audited."""
-    try:
-        with write_transaction() as session:
-            officer = session.scalar(select(Officer).where(Officer.name == creds.name))
-            auth = check_credentials(officer, creds.name, token=creds.token, code=creds.code)
-            note_success(auth)
-            session.add(auth.officer)
-            session.commit()
-            return {"name": auth.officer.name, "roles": auth.officer.roles,
-                    "organ": auth.officer.organ}
-    except HefaError as exc:
-        if isinstance(exc, Refused):
-            _record_refusal(creds, "login", None, exc, "cli", {}, None)
-        raise
+    with StepUnitOfWork(creds, action="login", channel="cli") as uow:
+        officer = uow.authenticate()
+        uow.session.add(officer)
+        note_success(uow.auth)  # type: ignore[arg-type]
+        uow.commit()
+        return {"name": officer.name, "roles": officer.roles, "organ": officer.organ}
+
+
+def list_officers(creds: Credentials) -> list[dict[str, Any]]:
+    """Every officer with roles and state (``hefa officer list``); admins only, refusals audited."""
+    with StepUnitOfWork(creds, action="officer-list", channel="cli") as uow:
+        admin = uow.authenticate()
+        if Role.ADMIN not in roles_of(admin):
+            raise Refused("只有管理员可以查看人员名单 / only an admin lists officers", code=Reason.WRONG_ROLE)
+        rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
+                 "locked_until": o.locked_until.isoformat() if o.locked_until else None}
+                for o in uow.session.scalars(select(Officer).order_by(Officer.name))]
+        note_success(uow.auth)  # type: ignore[arg-type]
+        uow.session.add(admin)
+        uow.commit()
+        return rows

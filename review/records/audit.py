@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlmodel import Session
 
 from hefa.review.config import now
-from hefa.review.errors import ChainBroken
+from hefa.review.errors import ChainBroken, InvalidInput
 from hefa.review.records.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -84,7 +84,7 @@ class ChainHead:
     def parse(cls, anchor: str) -> ChainHead:
         seq, _, digest = anchor.partition(":")
         if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ValueError(f"锚点格式应为 序号:哈希 / anchor must be SEQ:HASH (64 hex): {anchor!r}")
+            raise InvalidInput(f"锚点格式应为 序号:哈希 / anchor must be SEQ:HASH (64 hex): {anchor!r}")
         return cls(int(seq), digest)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -48,6 +48,7 @@ class Matter(SQLModel, table=True):
     needs_revision: bool = False  # 退回修改: waiting for the drafter to revise
     status: str = Field(default="open", index=True, max_length=16)  # open | closed | rejected
     flags: str = Field(default="", max_length=200)  # comma-separated flags of the rules table
+    amount: int | None = Field(default=None, sa_type=BigInteger)  # contract amount (yuan)
     current_version_id: int | None = None
     opened_on: dt.date  # 立案/受理/起草 date: the start of OPENED clocks
     stage_since: dt.date  # the day the matter began waiting at its current stage
@@ -242,6 +243,8 @@ class WakeRequest(SQLModel, table=True):
     attempts: int = 0
     done_at: dt.datetime | None = None
     last_error: str = Field(default="", max_length=500)
+    event_seq: int | None = None  # the step's audit event
+    channel: str = Field(default="", max_length=16)  # the step's channel: cli | form | system
 
 
 class DeadlineWarning(SQLModel, table=True):

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
+from hefa.review import vocabulary as vocab
 from hefa.review.errors import NotFound
-from hefa.review.law.deadlines import running_clocks
-from hefa.review.law.gate import CONCLUSION_ZH
+from hefa.review.law.clocks import running_clocks
 from hefa.review.law.rules import KIND_ZH, Kind, Role, Step, rules_for
 from hefa.review.law.workdays import CalendarError
 from hefa.review.records import audit
@@ -32,6 +32,7 @@ from hefa.review.records.models import (
     PublicParticipation,
     RiskAssessment,
 )
+from hefa.review.records.wait_label import WaitLabel
 
 STATUS_ZH = {"open": "办理中", "closed": "已办结", "rejected": "已否决"}
 
@@ -106,7 +107,7 @@ def status(session: Session, matter_id: str) -> dict[str, Any]:
         "assessments": [{"level": a.level, "controllable": a.controllable, "summary": a.summary,
                          "assessor": names.get(a.officer_id), "version": by_version.get(a.version_id)}
                         for a in _rows(session, RiskAssessment, matter.id)],
-        "opinions": [{"conclusion": o.conclusion, "conclusion_zh": CONCLUSION_ZH[o.conclusion],
+        "opinions": [{"conclusion": o.conclusion, "conclusion_zh": vocab.CONCLUSION_SHORT.zh(o.conclusion),
                       "reasons": o.reasons, "counsel": names.get(o.officer_id),
                       "version": by_version.get(o.version_id), "sha256": o.version_sha256,
                       "current": o.version_id == matter.current_version_id,
@@ -205,10 +206,8 @@ def wait_label(view: dict[str, Any]) -> str:
     """What a matter's flow run waits for: stage and version (``review-v2``), or
     ``revise-v2`` while the drafter must revise. Flows key their suspensions with it;
     ``hefa serve`` wakes a run whose label no longer matches its matter."""
-    version = view["current_version"]["number"]
-    if view["status"] != "open":
-        return view["status"]
-    return f"{'revise' if view['needs_revision'] else view['stage']}-v{version}"
+    return str(WaitLabel.of(status=view["status"], stage=view["stage"], needs_revision=view["needs_revision"],
+                            version=view["current_version"]["number"]))
 
 
 def wait_labels(matter_ids: list[str]) -> dict[str, str]:
@@ -222,8 +221,8 @@ def wait_labels(matter_ids: list[str]) -> dict[str, str]:
             select(Matter.id, Matter.stage, Matter.status, Matter.needs_revision, DocumentVersion.number)
             .join(DocumentVersion, DocumentVersion.id == Matter.current_version_id)  # type: ignore[arg-type]
             .where(Matter.id.in_(matter_ids)))  # type: ignore[attr-defined]
-        return {r.id: (r.status if r.status != "open" else
-                       f"{'revise' if r.needs_revision else r.stage}-v{r.number}") for r in rows}
+        return {r.id: str(WaitLabel.of(status=r.status, stage=r.stage, needs_revision=r.needs_revision,
+                                       version=r.number)) for r in rows}
 
 
 def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
@@ -235,3 +234,30 @@ def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
                                .where(Matter.status == "open", Matter.run_id.is_(None))  # type: ignore[union-attr]
                                .order_by(Matter.id).limit(limit))
         return [dict(r._mapping) for r in rows]
+
+
+def run_views(matter_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What the dispatcher and the sweep need of many matters, in one query: status, kind,
+    title, organ, flow run, creation time and wait label (see ``wait_label``)."""
+    from hefa.review.records.db import read_session
+
+    if not matter_ids:
+        return {}
+    with read_session() as session:
+        rows = session.execute(
+            select(Matter.id, Matter.kind, Matter.title, Matter.organ, Matter.status, Matter.stage,
+                   Matter.needs_revision, Matter.run_id, Matter.created_at, DocumentVersion.number)
+            .join(DocumentVersion, DocumentVersion.id == Matter.current_version_id)  # type: ignore[arg-type]
+            .where(Matter.id.in_(matter_ids)))  # type: ignore[attr-defined]
+        return {r.id: dict(r._mapping) | {
+            "label": str(WaitLabel.of(status=r.status, stage=r.stage, needs_revision=r.needs_revision,
+                                      version=r.number))} for r in rows}
+
+
+def open_matters_page(after: str = "", limit: int = 50) -> list[str]:
+    """Ids of open matters after ``after``, in id order (the sweep pages through them)."""
+    from hefa.review.records.db import read_session
+
+    with read_session() as session:
+        return list(session.scalars(select(Matter.id).where(Matter.status == "open", Matter.id > after)
+                                    .order_by(Matter.id).limit(limit)))

@@ -1,5 +1,5 @@
 """the house: request receipts replace form receipts; the matter's run id is named
-without the workflow engine's words
+without the workflow engine's words; a contract's amount
 
 Revision ID: 0002_house
 Revises: 0001_initial
@@ -29,9 +29,11 @@ def upgrade() -> None:
                "SELECT 'form:' || flow_run_id || ':' || key, event_seq, 'taken', '', taken_at FROM formreceipt")
     op.drop_table('formreceipt')
     op.execute("ALTER TABLE matter RENAME COLUMN flow_run_id TO run_id")
+    op.add_column('matter', sa.Column('amount', sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('matter', 'amount')
     op.execute("ALTER TABLE matter RENAME COLUMN run_id TO flow_run_id")
     op.create_table('formreceipt',
     sa.Column('flow_run_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),

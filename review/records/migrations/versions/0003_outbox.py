@@ -20,11 +20,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('matter_id', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('done_at', sa.DateTime(), nullable=True),
+    sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('event_seq', sa.Integer(), nullable=True),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.ForeignKeyConstraint(['matter_id'], ['matter.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

@@ -1,0 +1,148 @@
+"""Documents in (起草提交、修改文稿): a new matter with its first version, and revisions.
+
+The file is validated and pre-screened *before* the write transaction (it may take a
+while; nobody waits for it under the write lock); a bad file is then refused inside
+the unit of work like any other input, so that the refusal is audited.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, select
+from sqlmodel import Session
+
+from hefa.review import validation as v
+from hefa.review.config import now, settings, today
+from hefa.review.errors import InvalidInput
+from hefa.review.law import gate
+from hefa.review.law.rules import Kind, Step
+from hefa.review.people.identity import Credentials
+from hefa.review.records import storage
+from hefa.review.records.models import DocumentVersion, Matter, Officer
+from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform, perform_submission
+
+MAJOR_CONTRACT_FLAG = "major"
+
+
+def _intake(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]] | InvalidInput:
+    """Validate a file and pre-screen it: (sha256, findings), or the refusal to raise later."""
+    from hefa.review.documents.incoming import screen_upload
+
+    try:
+        return screen_upload(data, v.text(filename, "文件名", max_len=200))
+    except InvalidInput as exc:
+        return exc
+
+
+def _stored(data: bytes, created: list[str]) -> str:
+    digest, was_created = storage.store(data)
+    if was_created:
+        created.append(digest)
+    return digest
+
+
+def _discard(created: list[str]) -> Callable[[], None]:
+    def undo() -> None:
+        for digest in created:
+            storage.discard(digest)
+    return undo
+
+
+def _add_version(session: Session, matter: Matter, officer: Officer, data: bytes, filename: str,
+                 findings: list[dict[str, Any]], created: list[str]) -> DocumentVersion:
+    digest = _stored(data, created)
+    number = (session.scalar(select(func.max(DocumentVersion.number))
+                             .where(DocumentVersion.matter_id == matter.id)) or 0) + 1
+    version = DocumentVersion(
+        matter_id=matter.id, number=number, sha256=digest, size=len(data),
+        filename=filename, uploader_id=officer.id or 0, uploaded_at=now(),
+        findings=json.dumps(findings, ensure_ascii=False),
+    )
+    session.add(version)
+    session.flush()
+    matter.current_version_id = version.id
+    return version
+
+
+def _next_matter_id(session: Session) -> str:
+    """The next readable id of this year: 2026-0001 … 2026-9999, 2026-10000 …"""
+    year = today().year
+    last = session.scalar(select(func.max(cast(func.substr(Matter.id, 6), Integer)))
+                          .where(Matter.id.like(f"{year}-%")))  # type: ignore[attr-defined]
+    return f"{year}-{(last or 0) + 1:04d}"
+
+
+def _contract_flags(kind: str, flags: set[str], amount: int | None) -> set[str]:
+    """A contract at or above ``major_contract_amount`` is 重大合同: the flag follows the amount."""
+    if kind != Kind.CONTRACT or amount is None:
+        return flags
+    if amount >= settings().major_contract_amount:
+        return flags | {MAJOR_CONTRACT_FLAG}
+    return flags - {MAJOR_CONTRACT_FLAG}
+
+
+def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: str,
+           organ: str | None = None, flags: tuple[str, ...] = (), opened_on: str | None = None,
+           amount: int | str | None = None, channel: str = "cli", request_id: str | None = None) -> StepOutcome:
+    """起草提交: record a new matter and its first document version."""
+    payload = {"kind": kind, "title": title, "filename": filename, "flags": ",".join(flags), "amount": amount}
+    intake = _intake(data, filename)
+    created: list[str] = []
+
+    def parse() -> Parsed:
+        if isinstance(intake, InvalidInput):
+            raise intake
+        chosen = v.choice(kind, "事项类型", tuple(k.value for k in Kind))
+        money = None if amount in (None, "") else v.count(amount, "合同金额（元）", maximum=10**15)
+        chosen_flags = _contract_flags(chosen, set(flags), money)
+        opened = v.date(opened_on, "立案/受理日期", default=today())
+        values = {"kind": chosen, "title": v.text(title, "标题", max_len=200), "flags": chosen_flags,
+                  "opened_on": opened, "amount": money,
+                  "organ": v.text(organ, "机关", max_len=120, required=False)}
+        return Parsed(gate.Request(Step.SUBMISSION, flags=frozenset(chosen_flags),
+                                   dates={"立案/受理日期": opened}), values)
+
+    def create(session: Session, officer: Officer, values: dict[str, Any]) -> tuple[Matter, Written]:
+        assert not isinstance(intake, InvalidInput)
+        _digest, findings = intake
+        matter = Matter(
+            id=_next_matter_id(session), kind=values["kind"], title=values["title"],
+            organ=values["organ"] or officer.organ or "未填机关", drafter_id=officer.id or 0,
+            stage=Step.SUBMISSION.value, flags=",".join(sorted(values["flags"])), amount=values["amount"],
+            opened_on=values["opened_on"], stage_since=today(), created_at=now(), updated_at=now(),
+        )
+        session.add(matter)
+        session.flush()
+        version = _add_version(session, matter, officer, data, filename, findings, created)
+        return matter, Written(version.sha256, recorded={"findings": len(findings), "flags": matter.flags},
+                               shown={"version": 1, "sha256": version.sha256, "findings": findings})
+
+    return perform_submission(creds, kind=kind, payload=payload, parse=parse, create=create, channel=channel,
+                              request_id=request_id, undo=_discard(created))
+
+
+def revise(creds: Credentials, matter_id: str, *, data: bytes, filename: str,
+           channel: str = "cli", request_id: str | None = None) -> StepOutcome:
+    """修改文稿 (退回修改后重新提交): a new version; earlier opinions become stale.
+    A "revision" identical to any earlier version is refused (no opinion shopping)."""
+    payload = {"filename": filename}
+    intake = _intake(data, filename)
+    created: list[str] = []
+
+    def parse(matter: Matter) -> Parsed:
+        if isinstance(intake, InvalidInput):
+            raise intake
+        return Parsed(gate.Request(gate.REVISE, version_sha256=intake[0]))
+
+    def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
+        assert not isinstance(intake, InvalidInput)
+        version = _add_version(session, matter, officer, data, filename, intake[1], created)
+        matter.review_since = None  # the revised draft goes to counsel anew: the review clock restarts
+        return Written(version.sha256, recorded={"version": version.number, "sha256": version.sha256,
+                                                 "findings": len(intake[1])})
+
+    return perform(creds, action="revise", matter_id=matter_id, payload=payload, parse=parse, write=write,
+                   channel=channel, request_id=request_id, undo=_discard(created))
