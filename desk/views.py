@@ -19,11 +19,15 @@ def _cell(text: Any) -> str:
 def findings_table(findings: list[dict[str, Any]]) -> str:
     if not findings:
         return "预审未发现需要提示的条款 / no pre-screen findings."
-    rows = ["| 条款 | 段 | 类别 | 原文 | 可能抵触的依据 | 说明 |", "|---|---|---|---|---|---|"]
+    rows = ["| 条款 | 段 | 类别 | 原文 | 可能抵触的依据 | 说明 | 依据规则与证据 | 把握度 |",
+            "|---|---|---|---|---|---|---|---|"]
     for f in findings:
+        sure = f.get("confidence")
         rows.append(f"| {_cell(f.get('article'))} | {f['paragraph_index']} | "
                     f"{CATEGORY_ZH.get(f['category'], f['category'])} | {_cell(f['matched_text'])} | "
-                    f"{_cell(f['basis'])} | {_cell(f['explanation'])} |")
+                    f"{_cell(f['basis'])} | {_cell(f['explanation'])} | "
+                    f"{_cell(f.get('rule'))}：{_cell(f.get('evidence'))} | "
+                    f"{'—' if sure is None else f'{float(sure):.2f}'} |")
     return "\n".join(rows)
 
 

@@ -1,9 +1,11 @@
-"""Tests for hefa.review.documents.prescreen: per-category examples, exclusions, documents, quality."""
+"""Tests for hefa.review.documents.prescreen: rules by standard, exclusions, the learned model,
+findings that explain themselves, documents, and quality on the fixed held-out split."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import sys
 from functools import cache
 from pathlib import Path
@@ -15,24 +17,48 @@ import pytest
 from hefa.review.documents.docx_intake import extract_document
 from hefa.review.documents.prescreen import (
     CATEGORIES,
+    CATEGORY_BASIS,
+    CATEGORY_ZH,
+    RULES_FILE,
     Finding,
     load_exclusions,
     load_rules,
     parse_exclusions,
     parse_rules,
+    pattern_anchors,
     prescreen_document,
     prescreen_text,
 )
+from hefa.review.documents.prescreen_model import (
+    MODEL_FILE,
+    evidence_spans,
+    load_model,
+    parse_model,
+    train,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-LABELLED_FILES = (
-    Path(__file__).resolve().parent / "data" / "labeled_clauses_shared.tsv",
-    REPO / "tests" / "data" / "labeled_clauses_hefa.tsv",
-)
+DATA = Path(__file__).resolve().parent / "data"
+LEGACY_FILES = (DATA / "labeled_clauses_shared.tsv", DATA / "labeled_clauses_hefa.tsv")
 
 
 def _categories(text: str) -> set[str]:
     return {finding.category for finding in prescreen_text(text)}
+
+
+@cache
+def _quality_module() -> ModuleType:
+    path = REPO / "benchmarks" / "prescreen_quality.py"
+    spec = importlib.util.spec_from_file_location("prescreen_quality", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------------------
+# Examples
 
 
 POSITIVES = [
@@ -54,10 +80,26 @@ POSITIVES = [
     ("competition", "参与本镇工程招标的企业，须在本镇注册登记。"),
 ]
 
+# The indirect wording of issue 15: competition problems that name no "本地/指定" keyword
+# directly, and penalty/licence/coercion problems that use other verbs.
+INDIRECT_POSITIVES = [
+    ("competition", "对年度地方财政贡献超过三百万元的企业，按其贡献增量的百分之二十给予奖励。"),
+    ("competition", "享受扶持资金的企业八年内迁出本区的，应当退还已享受的扶持资金。"),
+    ("competition", "村级道路养护工程限于本县注册的施工企业承接，分公司不得参加。"),
+    ("competition", "景区游船项目由县旅游公司独家经营，不再另行招标。"),
+    ("competition", "政府采购评审中，本地生产的产品在同等条件下优先。"),
+    ("coercion", "逾期未缴纳卫生费的，每日加收欠缴金额千分之三的滞纳金。"),
+    ("new_license", "办理个体工商户登记的，须先取得所在村委会出具的同意意见。"),
+    ("burden", "申请公共租赁住房的，须在本镇连续居住满三年。"),
+    ("penalty", "出租屋未按规定登记的，责令停止出租，待整改验收合格后方可恢复。"),
+]
+
 NEGATIVES = [
     # citing a law
     "违反本办法规定，构成违反治安管理行为的，依照《中华人民共和国治安管理处罚法》处理。",
     "对违法建设，由镇人民政府依照《中华人民共和国城乡规划法》第六十五条责令限期改正。",
+    # restating a statute's own penalty, with the statute named
+    "依照《中华人民共和国行政处罚法》第七十二条，当事人到期不缴纳罚款的，每日按罚款数额的百分之三加处罚款。",
     # assigning the measure to the competent authority
     "违反本办法规定的，由县市场监督管理部门依法处理。",
     "擅自占道经营的，由有关部门依照相关法律法规予以处罚。",
@@ -70,22 +112,42 @@ NEGATIVES = [
     "行政机关实施行政许可，不得收取任何费用。",
     "办理救助申请时，不再要求申请人提供无犯罪记录证明。",
     "政府投资项目不得指定施工单位。",
-    # ordinary duties of the government itself
+    "各地区不得强制要求经营主体在本地登记注册、设立子公司、分公司、分支机构等。",
+    # duties inside government
     "镇人民政府应当加强对农村人居环境整治工作的组织领导。",
+    "各部门的采购计划应当经镇财政所审核。",
+    "受理备案的法制工作机构有权调阅行政处罚的卷宗和材料，报送备案的单位应当予以配合。",
     "镇人民政府鼓励农家乐经营者加入行业协会，加强行业自律。",
     "罚没收入一律上缴国库。",
     "本办法由镇人民政府负责解释。",
     "经营者应当依法取得营业执照和食品经营许可证。",
+    # equal treatment and competitive selection
+    "外地企业在本镇投资经营的，享受与本地企业同等的政策待遇。",
+    "特许经营者通过公开招标、竞争性谈判等竞争方式选择，并依法签订特许经营协议。",
+]
+
+# The township's own report (the seed) and prose like it: no findings.
+SEED_PROSE = [
+    "确定了合同、重大决策、规范性文件、行政处罚与许可，必须由法律顾问审查，出具法律意见后经集体研究讨论决定的工作机制。",
+    "全年办理行政处罚案件十二件，无一件被复议撤销或者诉讼败诉。",
+    "严格落实行政执法公示、执法全过程记录、重大执法决定法制审核三项制度。",
+    "下一步，我镇将继续推进有件必备、有件必审、有错必纠，督促整改发现的问题。",
+    "聘请常年法律顾问一名，各村均配备村级法律顾问，实现村级法律顾问全覆盖。",
 ]
 
 
-@pytest.mark.parametrize(("category", "text"), POSITIVES)
+@pytest.mark.parametrize(("category", "text"), POSITIVES + INDIRECT_POSITIVES)
 def test_positive_examples(category: str, text: str) -> None:
     assert category in _categories(text)
 
 
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_negative_examples(text: str) -> None:
+    assert prescreen_text(text) == []
+
+
+@pytest.mark.parametrize("text", SEED_PROSE)
+def test_township_report_prose_has_no_findings(text: str) -> None:
     assert prescreen_text(text) == []
 
 
@@ -96,9 +158,12 @@ def test_exclusion_only_covers_its_own_sentence() -> None:
 
 def test_several_categories_but_one_finding_per_category() -> None:
     text = "对无证运输的车辆予以扣押，并处二万元罚款；情节严重的，没收其车辆并处五万元罚款。"
-    findings = prescreen_text(text)
-    categories = [finding.category for finding in findings]
+    categories = [finding.category for finding in prescreen_text(text)]
     assert sorted(categories) == ["coercion", "penalty"]
+
+
+# ---------------------------------------------------------------------------
+# Findings explain themselves
 
 
 def test_finding_fields_and_to_dict() -> None:
@@ -109,6 +174,9 @@ def test_finding_fields_and_to_dict() -> None:
     assert "罚款" in finding.matched_text
     assert "行政处罚法" in finding.basis
     assert finding.explanation
+    assert finding.rule == "penalty.9.fine"
+    assert finding.evidence.startswith("规则 penalty.9.fine：")
+    assert 0.0 < finding.confidence <= 1.0
     assert finding.to_dict() == {
         "category": "penalty",
         "article": "第九条",
@@ -116,6 +184,9 @@ def test_finding_fields_and_to_dict() -> None:
         "matched_text": finding.matched_text,
         "basis": finding.basis,
         "explanation": finding.explanation,
+        "rule": "penalty.9.fine",
+        "evidence": finding.evidence,
+        "confidence": finding.confidence,
     }
 
 
@@ -123,6 +194,52 @@ def test_findings_are_frozen() -> None:
     (finding,) = prescreen_text("对占道经营的，处二百元罚款。")
     with pytest.raises(AttributeError):
         finding.category = "fee"  # type: ignore[misc]
+
+
+def test_every_finding_names_its_rule_evidence_and_confidence() -> None:
+    rule_ids = {rule.rule_id for rule in load_rules()}
+    for _, text in POSITIVES + INDIRECT_POSITIVES:
+        for finding in prescreen_text(text):
+            assert finding.rule in rule_ids
+            assert finding.rule.startswith(finding.category + ".")
+            assert finding.evidence and finding.matched_text in finding.evidence
+            assert 0.05 <= finding.confidence <= 0.99
+
+
+def test_model_agreement_raises_confidence_and_adds_ngrams() -> None:
+    text = "对在本镇纳税的企业，按其缴纳税收的地方留成部分给予返还。"
+    (with_model,) = prescreen_text(text)
+    (rules_only,) = prescreen_text(text, model=None)
+    assert with_model.rule == rules_only.rule
+    assert rules_only.confidence == next(r.confidence for r in load_rules() if r.rule_id == rules_only.rule)
+    assert "模型（" in with_model.evidence
+    assert with_model.confidence > 0.5
+
+
+def test_model_alone_findings_explain_themselves() -> None:
+    # A clause no rule matches (contract-style wording); the model may still report it when asked.
+    findings = prescreen_text("经营者须统一在镇供销社指定网点进货，并按镇里核定的价格销售。", model_alone=True)
+    for finding in findings:
+        if finding.rule.startswith("model."):
+            assert finding.rule == f"model.{finding.category}"
+            assert finding.basis == CATEGORY_BASIS[finding.category]
+            assert CATEGORY_ZH[finding.category] in finding.explanation
+            assert finding.evidence.startswith("模型（")
+
+
+def test_rules_alone_by_default_the_model_only_grades() -> None:
+    for _, text in POSITIVES + INDIRECT_POSITIVES:
+        with_model = {(f.category, f.rule) for f in prescreen_text(text)}
+        rules_only = {(f.category, f.rule) for f in prescreen_text(text, model=None)}
+        assert with_model == rules_only
+
+
+def test_evidence_spans_merge_ngrams_and_drop_punctuation() -> None:
+    assert evidence_spans("企业迁出本县的，退还奖励。", ["迁出", "出本县", "退还", "还奖"]) == ["迁出本县", "退还奖"]
+
+
+# ---------------------------------------------------------------------------
+# Documents
 
 
 def _docx_bytes(document: docx.document.Document) -> bytes:
@@ -148,7 +265,7 @@ def test_article_numbers_carried_into_findings_from_docx() -> None:
 
 
 def test_sample_document_findings() -> None:
-    path = Path(__file__).resolve().parents[1] / "forms" / "samples" / "normative_agritourism_draft.docx"
+    path = REPO / "forms" / "samples" / "normative_agritourism_draft.docx"
     findings = prescreen_document(extract_document(path.read_bytes()))
     by_article = {finding.article: finding.category for finding in findings}
     assert by_article == {
@@ -166,8 +283,12 @@ def test_sample_document_findings() -> None:
 
 
 def test_clean_sample_has_no_findings() -> None:
-    path = Path(__file__).resolve().parents[1] / "forms" / "samples" / "normative_clean.docx"
+    path = REPO / "forms" / "samples" / "normative_clean.docx"
     assert prescreen_document(extract_document(path.read_bytes())) == []
+
+
+# ---------------------------------------------------------------------------
+# The rules table
 
 
 def test_rules_cover_every_category_with_basis_and_explanation() -> None:
@@ -178,55 +299,184 @@ def test_rules_cover_every_category_with_basis_and_explanation() -> None:
     assert load_rules() is rules  # loaded and compiled once
 
 
+def test_rule_ids_are_stable_unique_and_cite_an_article() -> None:
+    rules = load_rules()
+    ids = [rule.rule_id for rule in rules]
+    assert len(ids) == len(set(ids))
+    for rule in rules:
+        assert re.fullmatch(r"[a-z_]+\.\d+\.[a-z-]+", rule.rule_id), rule.rule_id
+        assert rule.rule_id.startswith(rule.category + ".")
+        assert re.search(r"第[一二三四五六七八九十百]+条|国办发", rule.basis), rule.rule_id
+        assert 0.0 < rule.confidence <= 1.0
+
+
+def test_competition_has_a_rule_group_for_each_standard_of_the_regulation() -> None:
+    """《公平竞争审查条例》第八条 准入退出, 第九条 自由流动, 第十条 成本, 第十一条 经营行为."""
+    competition = [rule for rule in load_rules() if rule.category == "competition"]
+    for article, number in (("第八条", "8"), ("第九条", "9"), ("第十条", "10"), ("第十一条", "11")):
+        group = [rule for rule in competition if rule.rule_id.split(".")[1] == number]
+        assert group, article
+        assert all(article in rule.basis and "公平竞争审查条例" in rule.basis for rule in group)
+
+
+def test_anchors_never_skip_a_clause_the_pattern_matches() -> None:
+    """The literal-anchor prefilter is sound: wherever a rule's regex matches, may_match is True."""
+    texts = [row.clause for row in _quality_module().read_rows()] + [t for _, t in POSITIVES] + NEGATIVES
+    for rule in load_rules():
+        for text in texts:
+            if rule.pattern.search(text):
+                pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+                assert rule.may_match(set(text), pairs), (rule.rule_id, text)
+
+
+def test_pattern_anchors_of_simple_patterns() -> None:
+    assert pattern_anchors("罚款") == ("罚款",)
+    assert set(pattern_anchors("(指定|推荐)的?企业") or ()) == {"企业"}
+    assert set(pattern_anchors("(扣押|查封)") or ()) == {"扣押", "查封"}
+    assert pattern_anchors("[^。]{0,3}") is None
+
+
 def test_bad_rule_files_are_rejected(tmp_path: Path) -> None:
+    header = "category\tpattern\tbasis\texplanation\trule\tconfidence\n"
     unknown = tmp_path / "rules.tsv"
-    header = "category\tpattern\tbasis\texplanation\n"
     unknown.write_text(header + "fine\t罚款\tx\ty\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown category"):
         parse_rules(unknown)
+    duplicate = tmp_path / "duplicate.tsv"
+    rows = "penalty\t罚款\tx\ty\tp.1.a\t0.9\npenalty\t没收\tx\ty\tp.1.a\t0.9\n"
+    duplicate.write_text(header + rows, encoding="utf-8")
+    with pytest.raises(ValueError, match="duplicate rule id"):
+        parse_rules(duplicate)
+    confidence = tmp_path / "confidence.tsv"
+    confidence.write_text(header + "penalty\t罚款\tx\ty\tp.1.a\t1.5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="confidence"):
+        parse_rules(confidence)
     bad_regex = tmp_path / "exclusions.tsv"
     bad_regex.write_text("*\t(依法\treason\n", encoding="utf-8")
     with pytest.raises(ValueError, match="invalid regular expression"):
         parse_exclusions(bad_regex)
 
 
-@cache
-def _quality_module() -> ModuleType:
-    path = REPO / "benchmarks" / "prescreen_quality.py"
-    spec = importlib.util.spec_from_file_location("prescreen_quality", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through it
-    spec.loader.exec_module(module)
-    return module
+def test_legacy_four_column_rules_still_parse(tmp_path: Path) -> None:
+    path = tmp_path / "rules.tsv"
+    path.write_text("category\tpattern\tbasis\texplanation\npenalty\t罚款\t第十六条\t说明\n", encoding="utf-8")
+    (rule,) = parse_rules(path)
+    assert rule.rule_id == "penalty.line2"
+    assert rule.confidence == 0.8
 
 
-# Thresholds sit just below the measured figures so a regression in the rules fails here.
-OVERALL_MIN_PRECISION = 0.95
-OVERALL_MIN_RECALL = 0.95
-CATEGORY_MIN = 0.85
+# ---------------------------------------------------------------------------
+# The learned model
 
 
-@pytest.mark.parametrize("path", LABELLED_FILES, ids=lambda p: p.name)
-def test_quality_on_labelled_sets(path: Path) -> None:
+def test_shipped_model_loads_with_every_category() -> None:
+    model = load_model()
+    assert model is not None
+    assert model.categories == CATEGORIES
+    assert len(model.weights) > 1000
+    assert all(0.5 <= t <= 1.01 for t in model.thresholds)
+    assert load_model() is model
+
+
+def test_model_roundtrip_and_deterministic_training(tmp_path: Path) -> None:
+    items = [
+        (frozenset({"penalty"}), "处五百元罚款。"),
+        (frozenset({"penalty"}), "并处一千元罚款。"),
+        (frozenset({"fee"}), "每月缴纳管理费。"),
+        (frozenset({"fee"}), "每年缴纳服务费。"),
+        (frozenset(), "镇政府负责组织实施。"),
+        (frozenset(), "镇政府负责统筹协调。"),
+    ]
+    first = train(items, CATEGORIES, epochs=5, min_count=1)
+    second = train(items, CATEGORIES, epochs=5, min_count=1)
+    assert first.weights == second.weights and first.bias == second.bias
+    assert first.probabilities("处二百元罚款。")["penalty"] > first.probabilities("处二百元罚款。")["fee"]
+    path = tmp_path / "model.tsv"
+    first.dump(path)
+    loaded = parse_model(path, CATEGORIES)
+    for text in ("处二百元罚款。", "缴纳管理费", "负责实施"):
+        assert loaded.probabilities(text) == pytest.approx(first.probabilities(text), abs=1e-3)
+
+
+def test_bad_model_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "model.tsv"
+    path.write_text("ngram\tcategory\tweight\n罚款\tnot-a-category\t1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="known category"):
+        parse_model(path, CATEGORIES)
+
+
+def test_model_file_is_package_data() -> None:
+    assert MODEL_FILE.suffix == ".tsv"  # pyproject package-data takes "*.tsv"
+    assert MODEL_FILE.parent == RULES_FILE.parent
+
+
+# ---------------------------------------------------------------------------
+# The labelled set and its fixed split
+
+
+def test_labelled_set_size_sources_and_fixed_split() -> None:
+    quality = _quality_module()
+    rows = quality.read_rows()
+    assert len(rows) >= 600
+    assert all(row.source and row.reason for row in rows)
+    assert all(row.source.split(":", 1)[0] in {"real", "case", "written"} for row in rows)
+    for row in rows:
+        assert row.split == quality.assigned_split(row.source, row.clause), row.clause
+    held = [row for row in rows if row.split == "heldout"]
+    assert len(held) >= 200
+    assert sum(1 for row in held if not row.labels) * 4 >= len(held)  # hard clean cases kept
+    real = [row for row in rows if row.source.startswith(("real:", "case:"))]
+    assert sum(1 for row in real if row.split == "heldout") * 2 > len(real)  # weighted to held-out
+    clauses = [row.clause for row in rows]
+    assert len(clauses) == len(set(clauses))
+
+
+# Thresholds sit just below the measured figures so a regression fails here.
+# Held-out (measured 2026-12-01): overall P 0.898 R 0.934; competition P 0.956 R 0.935;
+# every category ≥ 0.81. Tuning: overall P 1.000 R 0.993.
+HELDOUT_OVERALL = (0.89, 0.93)
+HELDOUT_COMPETITION = (0.95, 0.93)
+HELDOUT_CATEGORY_MIN = 0.80
+TUNING_OVERALL = (0.99, 0.99)
+
+
+def test_quality_on_the_held_out_split() -> None:
+    quality = _quality_module()
+    items = quality.items_of(quality.read_rows(), quality.HELDOUT)
+    scores = quality.evaluate(items)
+    table = quality.format_table("held-out", scores, len(items))
+    assert scores["overall"].precision >= HELDOUT_OVERALL[0], table
+    assert scores["overall"].recall >= HELDOUT_OVERALL[1], table
+    assert scores["competition"].precision >= HELDOUT_COMPETITION[0], table
+    assert scores["competition"].recall >= HELDOUT_COMPETITION[1], table
+    for category in CATEGORIES:
+        assert scores[category].precision >= HELDOUT_CATEGORY_MIN, table
+        assert scores[category].recall >= HELDOUT_CATEGORY_MIN, table
+
+
+def test_quality_on_the_tuning_split() -> None:
+    quality = _quality_module()
+    items = quality.items_of(quality.read_rows(), quality.TUNE)
+    scores = quality.evaluate(items)
+    table = quality.format_table("tuning", scores, len(items))
+    assert scores["overall"].precision >= TUNING_OVERALL[0], table
+    assert scores["overall"].recall >= TUNING_OVERALL[1], table
+
+
+def test_real_clean_text_is_not_flagged() -> None:
+    rows = _quality_module().read_rows()
+    real_clean = [row for row in rows if row.source.startswith("real:") and not row.labels]
+    assert len(real_clean) >= 25
+    assert [row.clause for row in real_clean if prescreen_text(row.clause)] == []
+
+
+@pytest.mark.parametrize("path", LEGACY_FILES, ids=lambda p: p.name)
+def test_quality_on_legacy_labelled_files(path: Path) -> None:
     quality = _quality_module()
     items = quality.read_labelled(path)
     scores = quality.evaluate(items)
-    overall = scores["overall"]
-    table = quality.format_table(path, scores, len(items))
-    assert overall.precision >= OVERALL_MIN_PRECISION, table
-    assert overall.recall >= OVERALL_MIN_RECALL, table
-    for category in CATEGORIES:
-        score = scores[category]
-        assert score.precision >= CATEGORY_MIN, (category, score)
-        assert score.recall >= CATEGORY_MIN, (category, score)
-
-
-def test_labelled_set_size_and_balance() -> None:
-    items = _quality_module().read_labelled(LABELLED_FILES[1])
-    clean = [clause for labels, clause in items if not labels]
-    assert len(items) >= 200
-    assert len(clean) * 3 >= len(items)
+    assert scores["overall"].precision >= 0.97, quality.format_table(path, scores, len(items))
+    assert scores["overall"].recall >= 0.97, quality.format_table(path, scores, len(items))
 
 
 def test_finding_type() -> None:
