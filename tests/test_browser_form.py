@@ -24,8 +24,8 @@ if not (Path(CHROMIUM).exists() and importlib.util.find_spec("playwright")):
     pytest.skip("needs /usr/bin/chromium (apt-get install chromium fonts-noto-cjk) and playwright",
                 allow_module_level=True)
 
+from hefa.review import vocabulary as vocab  # noqa: E402
 from tests.test_flows_e2e import (  # noqa: E402  (after the skip: it needs nothing the browser needs)
-    CONCLUSION,
     Env,
     latest_artifact,
     refused,
@@ -86,7 +86,7 @@ def test_counsel_gives_the_opinion_in_the_prefect_ui(env: Env, tmp_path: Path) -
             select = field("审查结论").locator(".p-select-button__control")
             select.focus()
             page.keyboard.press("Space")
-            page.get_by_role("option", name=CONCLUSION["lawful"]).click()
+            page.get_by_role("option", name=vocab.CONCLUSION.term("lawful").label).click()
             expect(select).to_contain_text("合法，同意提交审议")
             field("审查意见和理由").locator("textarea").fill(reasons)
             shot = _screenshot_path(tmp_path, "resume-form.png")

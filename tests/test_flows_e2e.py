@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from hefa.review import vocabulary as vocab
 from tests.conftest import (
     CLEAN,
     REVISED,
@@ -264,9 +265,9 @@ def cli_args(matter: Matter, stage: str, choice: str | None) -> list[str]:
     raise AssertionError(stage)
 
 
-CONCLUSION = {"lawful": "合法，同意提交审议 (lawful)", "amend": "修改后合法，建议修改后提交 (amend)",
-              "unlawful": "不合法，不得提交审议 (unlawful)"}
-DECISION = {"approve": "同意 (approve)", "reject": "不同意 (reject)", "defer": "暂缓 (defer)"}
+def label(vocabulary: vocab.Vocabulary, code: str) -> str:
+    """What the form's drop-down shows for a code (the vocabulary's label)."""
+    return vocabulary.term(code).label
 
 
 def form_fields(matter: Matter, stage: str, choice: str | None) -> dict[str, Any]:
@@ -277,13 +278,15 @@ def form_fields(matter: Matter, stage: str, choice: str | None) -> dict[str, Any
     if stage == "experts":
         return {"experts": "甲专家,乙专家", "summary": "可行", "held_on": str(d)}
     if stage == "hearing":
-        return {"notified_on": str(d), "hearing": "当事人放弃听证 (waived)", "summary": "放弃"}
+        return {"notified_on": str(d), "hearing": label(vocab.HEARING, "waived"), "summary": "放弃"}
     if stage == "assessment":
-        return {"level": "低 (low)", "controllable": "是 (yes)", "summary": "风险可控"}
+        return {"level": label(vocab.RISK_LEVEL, "low"), "controllable": label(vocab.CONTROLLABLE, "yes"),
+                "summary": "风险可控"}
     if stage == "review":
-        return {"conclusion": CONCLUSION[choice or "lawful"], "reasons": "依据充分，程序合法"}
+        return {"conclusion": label(vocab.CONCLUSION, choice or "lawful"), "reasons": "依据充分，程序合法"}
     if stage == "deliberation":
-        return {"decision": DECISION[choice or "approve"], "meeting_kind": "常务会议",
+        return {"decision": label(vocab.DECISION, choice or "approve"),
+                "meeting_kind": label(vocab.MEETING_KIND, "常务会议"),
                 "meeting_date": str(d), "attendees": "张三,李四,王五", "presiding": matter.team["head"],
                 "head_spoke_last": True, "dissent": "", "urgent_reason": "测试：会期已定"}
     if stage == "issuance":

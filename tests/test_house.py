@@ -228,3 +228,19 @@ def test_uow_serialises_a_concurrent_writer(office: Office) -> None:
     with read_session() as session:
         actions = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc()).limit(2)))  # type: ignore[attr-defined]
     assert actions == ["second", "first"]
+
+
+# --- a setting that was read nowhere is wired up --------------------------------------------------
+
+def test_a_contracts_amount_decides_whether_it_is_major(office: Office) -> None:
+    from hefa.review.services import steps
+    from tests.conftest import CLEAN
+
+    big = steps.submit(office["zhang"], kind="contract", title="大额合同", data=CLEAN, filename="c.docx",
+                       amount=2_000_000)
+    small = steps.submit(office["zhang"], kind="contract", title="小额合同", data=CLEAN, filename="c.docx",
+                         amount="50000", flags=("major",))
+    assert big.details["flags"] == "major" and small.details["flags"] == ""
+    with pytest.raises(Refused) as bad:
+        steps.submit(office["zhang"], kind="contract", title="x", data=CLEAN, filename="c.docx", amount="-5")
+    assert bad.value.code is Reason.INVALID_INPUT

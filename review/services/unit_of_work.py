@@ -243,13 +243,7 @@ def perform(creds: Credentials, *, action: str, matter_id: str, payload: dict[st
         matter = uow.matter(matter_id)
         parsed = parse(matter)
         uow.check(snapshot(uow.session, matter, parsed.request), parsed.request)
-        written = write(uow.session, matter, officer, parsed.values)
-        progress = move_on(uow.session, matter)
-        event = uow.accept(matter_id=matter.id, doc_sha256=written.doc_sha256, details=written.recorded)
-        uow.owe_wake(event)
-        outcome = outcome_of(matter, action, event, progress, {**written.recorded, **written.shown})
-        uow.commit(event=event, answer=outcome.to_dict())
-    return outcome
+        return _finish(uow, matter, write(uow.session, matter, officer, parsed.values), outbox.WAKE)
 
 
 def perform_submission(creds: Credentials, *, kind: str, payload: dict[str, Any], parse: Callable[[], Parsed],
@@ -267,11 +261,16 @@ def perform_submission(creds: Credentials, *, kind: str, payload: dict[str, Any]
         parsed = parse()
         uow.check(new_matter(kind), parsed.request)
         matter, written = create(uow.session, officer, parsed.values)
-        progress = move_on(uow.session, matter)
-        event = uow.accept(matter_id=matter.id, doc_sha256=written.doc_sha256, details=written.recorded)
-        uow.owe_wake(event, outbox.START)
-        outcome = outcome_of(matter, "submit", event, progress, {**written.recorded, **written.shown})
-        uow.commit(event=event, answer=outcome.to_dict())
+        return _finish(uow, matter, written, outbox.START)
+
+
+def _finish(uow: StepUnitOfWork, matter: Matter, written: Written, wake: str) -> StepOutcome:
+    """What every accepted step ends with: move on, audit, owe the run a wake-up, receipt, commit."""
+    progress = move_on(uow.session, matter)
+    event = uow.accept(matter_id=matter.id, doc_sha256=written.doc_sha256, details=written.recorded)
+    uow.owe_wake(event, wake)
+    outcome = outcome_of(matter, uow.action, event, progress, {**written.recorded, **written.shown})
+    uow.commit(event=event, answer=outcome.to_dict())
     return outcome
 
 
