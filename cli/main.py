@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hefa.review import vocabulary as vocab
+
 from . import session as out
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ app = typer.Typer(
 )
 officer_app = typer.Typer(help="人员管理（仅管理员） / officers (admin only)", no_args_is_help=True)
 app.add_typer(officer_app, name="officer")
+findings_app = typer.Typer(help="预审提示复核 / pre-screen findings", no_args_is_help=True)
+app.add_typer(findings_app, name="findings")
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="办理人员姓名 / acting officer")]
 TokenOpt = Annotated[str | None, typer.Option(
@@ -37,38 +41,68 @@ def _creds(name: str | None, token: str | None, code: str | None):  # type: igno
 
 def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
     """Call a service; turn hefa's errors into one line and an exit code."""
-    from hefa.review.errors import HefaError
-    from hefa.review.law.workdays import CalendarError
+    from hefa.review.errors import CalendarError, HefaError
 
     try:
         return fn(*args, **kwargs)
-    except HefaError as exc:
-        out.fail(str(exc), code=getattr(exc, "code", type(exc).__name__))
     except CalendarError as exc:
         out.fail(str(exc), code="calendar")
+    except HefaError as exc:
+        out.fail(str(exc), code=getattr(exc, "code", type(exc).__name__))
+    except Exception as exc:
+        _fail_if_busy(exc)
+        raise
+
+
+def _fail_if_busy(exc: Exception) -> None:
+    """A database that stayed locked past its busy timeout: one line (exit 1), not a traceback.
+    Nothing was recorded (the transaction rolled back); trying again is safe."""
+    if type(exc).__name__ == "OperationalError" and ("locked" in str(exc) or "lock timeout" in str(exc)):
+        out.fail("数据库正忙（另一写入长时间未结束），未作任何记录，请稍后重试 / the database stayed locked;"
+                 " nothing was recorded, try again", code="busy", exit_code=1)
 
 
 def _perform(action: str, creds, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]
     """Record one step: through a running ``hefa serve`` (the desk) when there is one,
-    otherwise in this process — the same ``review/`` service either way."""
-    from hefa.desk.client import ask_step
+    otherwise in this process — the same ``review/`` service either way.
 
+    Each invocation carries its own request id: when the desk goes away mid-request
+    (``hefa serve`` restarted), the step is retried here under the same id, and a step
+    the desk had already recorded is answered with its first outcome, never recorded twice."""
+    import uuid
+
+    from hefa.desk.client import DESK_GONE, ask_step
+
+    kwargs = {k: out.clean_text(val) if isinstance(val, str) else val for k, val in kwargs.items()}
+    kwargs["request_id"] = uuid.uuid4().hex
     answer = ask_step(action, creds, kwargs)
+    if answer is not None and answer.get("code") == DESK_GONE:
+        print(f"{answer['reason']}；已在本进程重试 / retried in this process", file=sys.stderr)
+        answer = None
     if answer is None:
         from hefa.desk.server import perform
 
-        answer = perform(action, creds, kwargs)
+        try:
+            answer = perform(action, creds, kwargs)
+        except Exception as exc:
+            _fail_if_busy(exc)
+            raise
     if not answer.get("accepted"):
         out.fail(answer["reason"], code=answer.get("code", "refused"))
     if answer.get("note"):
         print(answer["note"], file=sys.stderr)
     if action == "submit":
-        human = (f"已受理 / accepted: 事项 {answer['matter']}，预审提示 {len(answer.get('findings', []))} 条"
+        human = (f"已受理 / accepted: 事项 {answer['matter']}，预审提示 {_findings_count(answer.get('findings'))} 条"
                  f" — {answer['message']}\n流程 / flow run: {answer.get('flow_run_url')}")
     else:
         human = (f"已受理 / accepted: {answer['matter']} {action}（审计第 {answer['event']} 号）"
                  f"— {answer['message']}")
     out.emit(answer, human)
+
+
+def _findings_count(findings: list[dict[str, Any]] | None) -> int:
+    """How many pre-screen findings in all (an ``omitted`` entry counts those not kept one by one)."""
+    return sum(int(f.get("omitted", 0)) if f.get("category") == "omitted" else 1 for f in findings or [])
 
 
 def _read_file(path: Path) -> bytes:
@@ -84,14 +118,10 @@ def init(admin: Annotated[str, typer.Option(help="首个管理员姓名 / first 
          json_: JsonOpt = False) -> None:
     """初始化（可重复运行）：建库或升级，创建首个管理员 / create or upgrade the database."""
     out.set_json(json_)
-    from hefa.review.people import officers
-    from hefa.review.people.credentials import installation_key
-    from hefa.review.records import db
+    from hefa.review.installation import initialise
 
-    _guard(db.upgrade, db.engine_for(db.settings().database))
-    installation_key(create=True)
-    enrolment = _guard(officers.bootstrap_admin, admin)
-    data: dict[str, Any] = {"database": db.settings().database, "admin_created": bool(enrolment)}
+    database, enrolment = _guard(initialise, admin)
+    data: dict[str, Any] = {"database": database, "admin_created": bool(enrolment)}
     if enrolment:
         data |= enrolment.to_dict()
         out.emit(data, _enrolment_text(enrolment, "首个管理员已创建 / first admin created"))
@@ -125,18 +155,12 @@ def officer_add(name: str, role: Annotated[str, typer.Option(help="岗位，可�
 
 
 @officer_app.command("list")
-def officer_list(json_: JsonOpt = False) -> None:
-    """列出人员 / list officers."""
+def officer_list(as_: AsOpt = None, token: TokenOpt = None, json_: JsonOpt = False) -> None:
+    """列出人员（仅管理员） / list officers (admin only)."""
     out.set_json(json_)
-    from sqlalchemy import select
+    from hefa.review.people import officers
 
-    from hefa.review.records.db import read_session
-    from hefa.review.records.models import Officer
-
-    with read_session() as s:
-        rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
-                 "locked_until": o.locked_until.isoformat() if o.locked_until else None}
-                for o in s.scalars(select(Officer).order_by(Officer.name))]
+    rows = _guard(officers.list_officers, _creds(as_, token, None))
     out.emit(rows, "\n".join(f"{r['name']:<12} {r['roles']:<28} {r['organ']}"
                              f"{'  [已停用]' if r['disabled'] else ''}"
                              f"{'  [已锁定]' if r['locked_until'] else ''}" for r in rows))
@@ -210,12 +234,14 @@ def submit(file: Path, kind: Annotated[str, typer.Option(help="事项类型 / ma
            flag: Annotated[list[str] | None, typer.Option(help="事项标记，可重复 / flags")] = None,
            organ: Annotated[str | None, typer.Option(help="起草机关 / organ")] = None,
            opened_on: Annotated[str | None, typer.Option(help="立案/受理日期 YYYY-MM-DD")] = None,
+           amount: Annotated[int | None, typer.Option(
+               help="合同金额（元）：达到重大合同标准的自动标记 major / contract amount")] = None,
            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
            json_: JsonOpt = False) -> None:
     """提交文稿，启动审查流程 / submit a .docx and start its review."""
     out.set_json(json_)
     _perform("submit", _creds(as_, token, code), kind=kind, title=title, data=_read_file(file),
-             filename=file.name, organ=organ, flags=list(flag or ()), opened_on=opened_on)
+             filename=file.name, organ=organ, flags=list(flag or ()), opened_on=opened_on, amount=amount)
 
 
 @app.command()
@@ -258,7 +284,7 @@ def experts(matter: MatterArg, experts: Annotated[str, typer.Option(help="论证
 
 @app.command()
 def hearing(matter: MatterArg, notified_on: Annotated[str, typer.Option(help="告知日期")],
-            hearing: Annotated[str, typer.Option(help="requested|waived|none")],
+            hearing: Annotated[str, typer.Option(help=vocab.HEARING.help())],
             held_on: Annotated[str | None, typer.Option(help="听证日期")] = None,
             summary: Annotated[str, typer.Option(help="情况说明")] = "",
             as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
@@ -270,8 +296,8 @@ def hearing(matter: MatterArg, notified_on: Annotated[str, typer.Option(help="�
 
 
 @app.command()
-def assess(matter: MatterArg, level: Annotated[str, typer.Option(help="low|medium|high")],
-           controllable: Annotated[str, typer.Option(help="yes|no")],
+def assess(matter: MatterArg, level: Annotated[str, typer.Option(help=vocab.RISK_LEVEL.help())],
+           controllable: Annotated[str, typer.Option(help=vocab.CONTROLLABLE.help())],
            summary: Annotated[str, typer.Option(help="评估结论")],
            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
            json_: JsonOpt = False) -> None:
@@ -283,7 +309,7 @@ def assess(matter: MatterArg, level: Annotated[str, typer.Option(help="low|mediu
 
 @app.command()
 def opinion(matter: MatterArg,
-            conclusion: Annotated[str, typer.Option(help="lawful|amend|unlawful")],
+            conclusion: Annotated[str, typer.Option(help=vocab.CONCLUSION.help())],
             reasons: Annotated[str, typer.Option(help="审查意见和理由")],
             version: Annotated[str | None, typer.Option(help="所审版本 sha256（可选）")] = None,
             as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
@@ -296,9 +322,9 @@ def opinion(matter: MatterArg,
 
 @app.command()
 def deliberate(matter: MatterArg,
-               decision: Annotated[str, typer.Option(help="approve|reject|defer")],
+               decision: Annotated[str, typer.Option(help=vocab.DECISION.help())],
                attendees: Annotated[str, typer.Option(help="参会人员，逗号分隔")],
-               meeting_kind: Annotated[str, typer.Option(help="会议类型")] = "常务会议",
+               meeting_kind: Annotated[str, typer.Option(help=vocab.MEETING_KIND.help())] = "常务会议",
                date: Annotated[str | None, typer.Option(help="会议日期 YYYY-MM-DD")] = None,
                presiding: Annotated[str, typer.Option(help="主持人/行政首长")] = "",
                dissent: Annotated[str, typer.Option(help="不同意见（如实记录）")] = "",
@@ -371,7 +397,7 @@ def _status_text(d: dict[str, Any]) -> str:
         mark = "现行" if o["current"] else "已失效"
         lines.append(f"  法律意见 第{o['version']}版 {o['conclusion_zh']}（{mark}） {o['counsel']}")
     if d["findings"]:
-        lines.append(f"  预审提示 {len(d['findings'])} 条 / pre-screen findings:")
+        lines.append(f"  预审提示 {_findings_count(d['findings'])} 条 / pre-screen findings:")
         for f in d["findings"]:
             lines.append(f"    [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
                          f"{f['matched_text']} — {f['basis']}")
@@ -389,9 +415,16 @@ def list_(stage: Annotated[str | None, typer.Option(help="按阶段筛选")] = N
           json_: JsonOpt = False) -> None:
     """列出事项 / list matters."""
     out.set_json(json_)
+    from hefa.review.law.rules import Kind, Step
     from hefa.review.records import queries
     from hefa.review.records.db import read_session
 
+    for label, value, choices in (("--stage", stage, [*(s.value for s in Step), "closed", "rejected"]),
+                                  ("--kind", kind, [k.value for k in Kind]),
+                                  ("--status", status_, ["open", "closed", "rejected"])):
+        if value is not None and value not in choices:
+            out.fail(f"{label} 须为 {', '.join(choices)} 之一，收到 {value!r} / unknown {label} value",
+                     code="usage")
     with read_session() as s:
         rows = _guard(queries.list_matters, s, stage=stage, kind=kind, status_is=status_)
     out.emit(rows, "\n".join(f"{r['id']}  {r['stage']:<14} {r['status']:<8} {r['kind']:<24} {r['title']}"
@@ -436,12 +469,13 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
            json_: JsonOpt = False) -> None:
     """校验整条审计链，打印链头 / verify the audit chain."""
     out.set_json(json_)
+    from hefa.review.errors import InvalidInput
     from hefa.review.records import audit
     from hefa.review.records.db import read_session
 
     try:
         anchors = [audit.ChainHead.parse(a) for a in anchor or []]
-    except ValueError as exc:
+    except InvalidInput as exc:
         out.fail(str(exc), code="usage")
     with read_session() as s:
         result = _guard(audit.verify, s, anchors)
@@ -457,9 +491,36 @@ def check(file: Path, json_: JsonOpt = False) -> None:
 
     sha, findings = _guard(screen_upload, _read_file(file), file.name)
     out.emit({"file": str(file), "sha256": sha, "findings": findings},
-             "\n".join([f"{file.name}：预审提示 {len(findings)} 条 / findings（供法律顾问参考，不是结论）"]
+             "\n".join([f"{file.name}：预审提示 {_findings_count(findings)} 条 / findings（供法律顾问参考，不是结论）"]
                        + [f"  [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
                           f"“{f['matched_text']}” — {f['basis']}；{f['explanation']}" for f in findings]))
+
+
+@findings_app.command("mark")
+def findings_mark(matter: MatterArg, finding: Annotated[int, typer.Argument(help="预审提示序号（从1起）")],
+                  reason: Annotated[str, typer.Option(help="不是问题的理由 / why it is not a problem")],
+                  as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
+                  json_: JsonOpt = False) -> None:
+    """法律顾问将一条预审提示标为“不是问题”，记录理由 / counsel marks a finding not a problem."""
+    out.set_json(json_)
+    _perform("finding-mark", _creds(as_, token, code), matter_id=matter, finding=finding, reason=reason)
+
+
+@findings_app.command("export")
+def findings_export(target: Annotated[Path, typer.Argument(help="写入的 .tsv 文件")], json_: JsonOpt = False) -> None:
+    """把法律顾问的复核导出为预审标注集的行 / export counsel's marks as labelled-set rows."""
+    out.set_json(json_)
+    import csv
+
+    from hefa.review.services.findings import LABELLED_COLUMNS, marks_as_labelled_rows
+
+    rows = _guard(marks_as_labelled_rows)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LABELLED_COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE,
+                                escapechar="\\", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out.emit({"file": str(target), "rows": len(rows)}, f"已导出 {len(rows)} 条 / exported to {target}")
 
 
 @app.command()
@@ -495,10 +556,12 @@ def overdue(json_: JsonOpt = False) -> None:
     from hefa.review.law.overdue import scan
 
     result = _guard(scan)
-    out.emit(result.items + result.errors, "\n".join(
-        f"{i['matter']}  {'已逾期' if i['level'] == 'overdue' else '将到期'}  {i['stage']:<12} "
-        f"期限 {i['due_on']}  逾期 {i['days_over']} 天  {i['title']}" for i in result.items)
-        or "（无逾期或将到期事项）")
+    lines = [f"{i['matter']}  {'已逾期' if i['level'] == 'overdue' else '将到期'}  {i['stage']:<12} "
+             f"期限 {i['due_on']}  逾期 {i['days_over']} 天  {i['title']}" for i in result.items]
+    lines += [f"{e['matter']}  无法计算期限 / could not compute: {e['error']}" for e in result.errors]
+    out.emit(result.items + result.errors, "\n".join(lines) or "（无逾期或将到期事项）")
+    if result.errors:  # a matter whose clock is unknown may be overdue: never report "nothing"
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -509,7 +572,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听
     """启动 Prefect 服务器（如未运行）并运行全部审查流程 / run the review flows."""
     from hefa.app.serve import serve as run_serve
 
-    run_serve(host=host, poll_seconds=poll, pool=pool)
+    _guard(run_serve, host=host, poll_seconds=poll, pool=pool)
 
 
 @app.command()
@@ -523,6 +586,7 @@ def demo(keep: Annotated[bool, typer.Option("--keep", help="结束后保持服�
 
 def run() -> None:
     """Entry point of the ``hefa`` console script."""
+    sys.argv = out.clean_argv(sys.argv)
     app()
 
 

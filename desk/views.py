@@ -25,10 +25,17 @@ def findings_table(findings: list[dict[str, Any]]) -> str:
         sure = f.get("confidence")
         rows.append(f"| {_cell(f.get('article'))} | {f['paragraph_index']} | "
                     f"{CATEGORY_ZH.get(f['category'], f['category'])} | {_cell(f['matched_text'])} | "
-                    f"{_cell(f['basis'])} | {_cell(f['explanation'])} | "
+                    f"{_cell(f['basis'])} | {_cell(_explained(f))} | "
                     f"{_cell(f.get('rule'))}：{_cell(f.get('evidence'))} | "
                     f"{'—' if sure is None else f'{float(sure):.2f}'} |")
     return "\n".join(rows)
+
+
+def _explained(finding: dict[str, Any]) -> str:
+    mark = finding.get("mark")
+    if not mark:
+        return str(finding["explanation"])
+    return f"{finding['explanation']}（{mark['counsel']} 已复核：不是问题——{mark['reason']}）"
 
 
 def clocks_text(view: dict[str, Any]) -> str:

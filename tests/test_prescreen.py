@@ -481,3 +481,41 @@ def test_quality_on_legacy_labelled_files(path: Path) -> None:
 
 def test_finding_type() -> None:
     assert all(isinstance(f, Finding) for f in prescreen_text("处五百元罚款。"))
+
+
+# --- counsel's marks on findings (预审提示复核) ----------------------------------------------------
+
+def test_counsel_marks_a_finding_not_a_problem_and_the_mark_is_exported(office, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+
+    from hefa.review.errors import Reason, Refused
+    from hefa.review.records.queries import status_of, trail_of
+    from hefa.review.services import steps
+    from hefa.review.services.findings import marks_as_labelled_rows
+    from tests.conftest import WITH_FINE, hefa_bin
+
+    matter = steps.submit(office["zhang"], kind="normative-document", title="关于加强乡村治理的若干规定",
+                          data=WITH_FINE, filename="d.docx").matter_id
+    findings = status_of(matter)["findings"]
+    assert findings and findings[0]["category"] == "penalty"
+    with pytest.raises(Refused) as own:
+        steps.mark_finding(office["zhang"], matter, finding=1, reason="我觉得没问题")
+    assert own.value.code is Reason.WRONG_ROLE
+    with pytest.raises(Refused) as missing:
+        steps.mark_finding(office["li"], matter, finding=len(findings) + 1, reason="x")
+    assert missing.value.code is Reason.INVALID_INPUT
+    steps.mark_finding(office["li"], matter, finding=1, reason="系复述上位法已有的罚则")
+    assert status_of(matter)["findings"][0]["mark"]["reason"] == "系复述上位法已有的罚则"
+    actions = [(e["action"], e["outcome"]) for e in trail_of(matter)]
+    assert actions[-3:] == [("finding-mark", "refused"), ("finding-mark", "refused"), ("finding-mark", "accepted")]
+    rows = marks_as_labelled_rows()
+    assert rows == [{"split": "tuning", "category": "-", "clause": findings[0]["matched_text"],
+                     "source": f"counsel-mark:{matter}/v1/{findings[0]['rule'] or 'penalty'}",
+                     "reason": "律师复核：系复述上位法已有的罚则"}]
+    target = tmp_path / "marks.tsv"
+    done = subprocess.run([hefa_bin(), "findings", "export", str(target)], env=os.environ.copy(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = target.read_text("utf-8").splitlines()
+    assert lines[0] == "split\tcategory\tclause\tsource\treason" and lines[1].startswith("tuning\t-\t")

@@ -28,6 +28,7 @@ from hefa.review.vocabulary import CONCLUSION_SHORT
 
 REVISE = "revise"  # 退回修改 / 修改文稿: not a stage, allowed until issuance
 EXTEND = "extend"  # 延长期限: the head approves one extension of a decision deadline
+MARK_FINDING = "mark-finding"  # counsel marks a pre-screen finding "not a problem" (预审提示复核)
 NEW = "new"  # the status of a matter not yet submitted (the snapshot of a submission)
 
 
@@ -203,6 +204,8 @@ def _check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
         return _check_revise(snapshot, request, actor)
     if request.step == EXTEND:
         return _check_extend(snapshot, actor)
+    if request.step == MARK_FINDING:
+        return _check_mark(snapshot, actor)
     step = Step(request.step)
     stage = snapshot.kind_rules.stage(step)
     if stage is None or stage not in current.applicable:
@@ -326,6 +329,17 @@ def _check_extend(snapshot: MatterSnapshot, actor: Actor) -> Verdict:
         return Verdict.refuse(Reason.ISSUED, "已作出决定，无需延长期限 / already decided")
     if snapshot.extended:
         return Verdict.refuse(Reason.ALREADY_EXTENDED, "期限已经延长过一次，不得再延长 / already extended once")
+    return Verdict.ok()
+
+
+def _check_mark(snapshot: MatterSnapshot, actor: Actor) -> Verdict:
+    """Counsel reviewing the matter may mark its findings; the drafter may not clear their own."""
+    role = _role_check(actor, Role.COUNSEL)
+    if not role.accepted:
+        return role
+    if actor.officer_id == snapshot.drafter_id or actor.officer_id in snapshot.uploader_ids:
+        return Verdict.refuse(Reason.SEPARATION_OF_DUTIES,
+                              "起草人不得复核本事项的预审提示 / the drafter may not clear their own findings")
     return Verdict.ok()
 
 

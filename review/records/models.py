@@ -32,6 +32,21 @@ class Officer(SQLModel, table=True):
     first_failed_at: dt.datetime | None = None
     locked_until: dt.datetime | None = None
     created_at: dt.datetime
+    # 登录密码 for the front door: scrypt, set by the officer at first sign-in ("" = not yet set)
+    password_hash: str = Field(default="", max_length=300)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (登录会话) at the front door. Only ``sha256(cookie)`` is stored;
+    it ends at its idle or absolute expiry, or when the officer signs out."""
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    created_at: dt.datetime
+    last_seen: dt.datetime
+    expires_at: dt.datetime  # absolute expiry
+    ended_at: dt.datetime | None = None  # signed out, or ended by an admin
+    client: str = Field(default="", max_length=64)
 
 
 class Matter(SQLModel, table=True):
@@ -181,6 +196,26 @@ class Filing(SQLModel, table=True):
     filed_with: str
     receipt: str
     filed_on: dt.date
+    officer_id: int = Field(foreign_key="officer.id")
+    recorded_at: dt.datetime
+
+
+class FindingMark(SQLModel, table=True):
+    """Counsel's mark on a pre-screen finding (预审提示复核): "not a problem", with the reason.
+
+    A finding is a hint, never a conclusion; counsel's marks are audited and exported to
+    the pre-screen's labelled set (``hefa findings export``).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    version_id: int = Field(foreign_key="documentversion.id")
+    finding_index: int  # position in the version's stored findings (1-based, as shown)
+    rule: str = Field(default="", max_length=80)
+    category: str = Field(max_length=32)
+    clause: str  # the finding's words, as flagged
+    verdict: str = Field(max_length=16)  # not-a-problem
+    reason: str
     officer_id: int = Field(foreign_key="officer.id")
     recorded_at: dt.datetime
 

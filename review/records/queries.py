@@ -23,6 +23,7 @@ from hefa.review.records.models import (
     DocumentVersion,
     ExpertArgumentation,
     Filing,
+    FindingMark,
     GeneratedDocument,
     HearingNotice,
     Issuance,
@@ -93,7 +94,7 @@ def status(session: Session, matter_id: str) -> dict[str, Any]:
                     "article": s.article, "conditional": s.conditional} for s in table.stages],
         "current_version": {"number": current.number, "sha256": current.sha256,
                             "filename": current.filename, "size": current.size},
-        "findings": json.loads(current.findings or "[]"),
+        "findings": _with_marks(session, current),
         "versions": [{"number": x.number, "sha256": x.sha256, "filename": x.filename,
                       "uploader": names.get(x.uploader_id), "at": x.uploaded_at.isoformat()}
                      for x in versions],
@@ -126,6 +127,17 @@ def status(session: Session, matter_id: str) -> dict[str, Any]:
                        "chain_head": f"{g.chain_seq}:{g.chain_hash}"}
                       for g in _rows(session, GeneratedDocument, matter.id)],
     }
+
+
+def _with_marks(session: Session, version: DocumentVersion) -> list[dict[str, Any]]:
+    """The version's findings, each with counsel's mark ("not a problem", reason, who) if any."""
+    findings = json.loads(version.findings or "[]")
+    names = _names(session)
+    for mark in session.scalars(select(FindingMark).where(FindingMark.version_id == version.id)):
+        if 1 <= mark.finding_index <= len(findings):
+            findings[mark.finding_index - 1]["mark"] = {"verdict": mark.verdict, "reason": mark.reason,
+                                                        "counsel": names.get(mark.officer_id, "?")}
+    return findings
 
 
 def list_matters(session: Session, *, stage: str | None = None, kind: str | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hefa.review.people.identity import Credentials
+from hefa.review.services.findings import mark_finding
 from hefa.review.services.runs import attach_run
 from hefa.review.services.stages import (
     extend_deadline,
@@ -39,12 +40,28 @@ SERVICES: dict[str, Callable[..., StepOutcome]] = {
     "issuance": record_issuance,
     "filing": record_filing,
     "extension": extend_deadline,
+    "finding-mark": mark_finding,
 }
 
 attach_flow_run = attach_run  # the older name, until every caller says attach_run
 
 __all__ = [
-    "SERVICES", "Credentials", "StepOutcome", "answered", "attach_run", "extend_deadline", "record_assessment",
-    "record_deliberation", "record_experts", "record_filing", "record_hearing", "record_issuance",
-    "record_opinion", "record_participation", "refuse_unparsed", "revise", "submit",
+    "SERVICES",
+    "Credentials",
+    "StepOutcome",
+    "answered",
+    "attach_run",
+    "extend_deadline",
+    "mark_finding",
+    "record_assessment",
+    "record_deliberation",
+    "record_experts",
+    "record_filing",
+    "record_hearing",
+    "record_issuance",
+    "record_opinion",
+    "record_participation",
+    "refuse_unparsed",
+    "revise",
+    "submit",
 ]
