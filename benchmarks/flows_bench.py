@@ -50,7 +50,7 @@ def _submit(inst: Install, doc: str, title: str) -> tuple[float, str, str]:
 
 
 STEP_COMMANDS = {
-    "review": ("li", ["opinion", "--conclusion", "lawful", "--reasons", REASONS]),
+    "review": ("li", ["opinion", "--conclusion", "lawful", "--reasons", REASONS, "--version", "1"]),
     "issuance": ("chen", ["publish", "--number", "河东合〔2026〕{n}号"]),
     "filing": ("sun", ["file", "--filed-with", "河东镇司法所", "--receipt", "BA-{n}"]),
 }

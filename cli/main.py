@@ -311,13 +311,14 @@ def assess(matter: MatterArg, level: Annotated[str, typer.Option(help=vocab.RISK
 def opinion(matter: MatterArg,
             conclusion: Annotated[str, typer.Option(help=vocab.CONCLUSION.help())],
             reasons: Annotated[str, typer.Option(help="审查意见和理由")],
-            version: Annotated[str | None, typer.Option(help="所审版本 sha256（可选）")] = None,
+            version: Annotated[str, typer.Option(
+                help="所审文稿版本：版本号或 sha256 前8位以上（见 hefa status） / the version reviewed")],
             as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
             json_: JsonOpt = False) -> None:
-    """出具合法性审查意见 / record counsel's written opinion."""
+    """出具合法性审查意见（须写明所审版本） / record counsel's written opinion on a named version."""
     out.set_json(json_)
     _perform("opinion", _creds(as_, token, code), matter_id=matter,
-                      conclusion=conclusion, reasons=reasons, version_sha256=version)
+             conclusion=conclusion, reasons=reasons, version=version)
 
 
 @app.command()

@@ -78,15 +78,17 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     assert early.stderr.count("\n") == 1 and "Traceback" not in early.stderr
     assert "尚无合法性审查意见" in early.stderr
 
-    own = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "自审", who="zhang")
+    own = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "自审", "--version", "1", who="zhang")
     assert own.returncode == 2 and "法律顾问" in own.stderr
 
-    cli.ok("opinion", mid, "--conclusion", "unlawful", "--reasons", "第二条设定罚款", who="li")
+    cli.ok("opinion", mid, "--conclusion", "unlawful", "--reasons", "第二条设定罚款", "--version", "1", who="li")
     blocked = cli.run("deliberate", mid, "--decision", "approve", "--attendees", "陈,赵,李", who="zhao")
     assert blocked.returncode == 2 and "不合法" in blocked.stderr
 
     cli.ok("revise", mid, _file(tmp_path, "v2.docx", REVISED), who="zhang")
-    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "已删除罚款条款", who="li")
+    stale = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "看的是旧稿", "--version", "1", who="li")
+    assert stale.returncode == 2 and "不是现行版本" in stale.stderr  # an opinion names the version it is about
+    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "已删除罚款条款", "--version", "2", who="li")
     cli.ok("deliberate", mid, "--decision", "approve", "--attendees", "陈,赵,李", "--presiding", "陈", who="zhao")
     cli.ok("publish", mid, "--number", "河政规〔2026〕1号", who="zhao")
     closed = cli.ok("file", mid, "--filed-with", "县人民政府", "--receipt", "备2026-01", who="sun")
@@ -96,7 +98,8 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     actions = [(e["action"], e["outcome"]) for e in trail]
     assert actions == [("submit", "accepted"), ("deliberation", "refused"), ("opinion", "refused"),
                        ("opinion", "accepted"), ("deliberation", "refused"), ("revise", "accepted"),
-                       ("opinion", "accepted"), ("deliberation", "accepted"), ("issuance", "accepted"),
+                       ("opinion", "refused"), ("opinion", "accepted"), ("deliberation", "accepted"),
+                       ("issuance", "accepted"),
                        ("filing", "accepted")]
     assert [e["seq"] for e in trail] == sorted(e["seq"] for e in trail)
 
@@ -117,7 +120,7 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
 def test_truncated_chain_passes_verify_but_not_the_printed_anchor(cli: Cli, tmp_path: Path) -> None:
     mid = cli.ok("submit", _file(tmp_path, "d.docx", CLEAN), "--kind", "contract", "--title", "合同",
                  who="zhang")["matter"]
-    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "合法", who="li")
+    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "合法", "--version", "1", who="li")
     anchor = cli.ok("verify")["head"]
     db = sqlite3.connect(cli.home / "hefa.db")
     db.execute("DELETE FROM auditevent WHERE seq = (SELECT max(seq) FROM auditevent)")
@@ -146,8 +149,9 @@ def _all_events(cli: Cli) -> list[tuple]:
 
 
 def test_token_flag_warns_and_login_file_is_private(cli: Cli) -> None:
-    result = cli.run("officer", "list", "--json")
-    assert result.returncode == 0
+    result = cli.run("officer", "list", "--json", who="admin")
+    assert result.returncode == 0 and "li" in result.stdout
+    assert cli.run("officer", "list", "--json", who="li").returncode == 2  # officers are listed by an admin
     warned = subprocess.run([hefa_bin(), "officer", "add", "wu", "--role", "assessor", "--as", "admin",
                              "--token", cli.tokens["admin"], "--json"], env=cli.env, capture_output=True,
                             text=True, timeout=60)
@@ -183,7 +187,8 @@ def test_status_and_steps_do_not_import_prefect(cli: Cli, tmp_path: Path) -> Non
              "atexit.register(lambda: print('PREFECT-LOADED' if any(m == 'prefect' or m.startswith('prefect.')"
              " for m in sys.modules) else 'PREFECT-ABSENT', file=sys.stderr))\n"
              "from hefa.cli.main import run\nsys.argv = ['hefa'] + sys.argv[1:]\nrun()\n")
-    for args in (["status", mid], ["opinion", mid, "--conclusion", "lawful", "--reasons", "ok", "--as", "li"]):
+    opinion = ["opinion", mid, "--conclusion", "lawful", "--reasons", "ok", "--version", "1", "--as", "li"]
+    for args in (["status", mid], opinion):
         env = dict(cli.env, HEFA_TOKEN=cli.tokens["li"])
         result = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
                                 timeout=60)

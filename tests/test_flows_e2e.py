@@ -253,7 +253,8 @@ def cli_args(matter: Matter, stage: str, choice: str | None) -> list[str]:
     if stage == "assessment":
         return ["assess", mid, "--level", "low", "--controllable", "yes", "--summary", "风险可控"]
     if stage == "review":
-        return ["opinion", mid, "--conclusion", choice or "lawful", "--reasons", "依据充分，程序合法"]
+        return ["opinion", mid, "--conclusion", choice or "lawful", "--reasons", "依据充分，程序合法",
+                "--version", str(matter.status()["current_version"]["number"])]
     if stage == "deliberation":
         return ["deliberate", mid, "--decision", choice or "approve", "--attendees", "张三,李四,王五",
                 "--presiding", matter.team["head"], "--urgent-reason", "测试：会期已定"]

@@ -113,3 +113,11 @@ def test_a_township_setting_makes_review_apply_and_the_gate_enforce_it() -> None
     assert refused(penalty, Request(Step.ISSUANCE), HEAD) == Reason.NO_CURRENT_OPINION
     national = dataclasses.replace(penalty, settings={**SETTINGS, "penalty_review_all": False})
     assert gate.check(national, Request(Step.ISSUANCE), HEAD).accepted
+
+
+@pytest.mark.parametrize(("reference", "current"), [("1", True), ("v1", True), ("2", False), ("a" * 12, True),
+                                                     ("a" * 64, True), ("b" * 12, False), ("aaaa", False)])
+def test_an_opinion_names_its_version_by_number_or_sha_prefix(reference: str, current: bool) -> None:
+    verdict = gate.check(matter(), Request(Step.REVIEW, version_sha256=reference), COUNSEL)
+    assert verdict.accepted is current
+    assert current or verdict.reason is Reason.STALE_VERSION

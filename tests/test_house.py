@@ -67,7 +67,7 @@ def test_overrides_must_be_declared_and_used() -> None:
     with pytest.raises(RulesTableError, match="hearing_waivd"):
         validate_rules(_replace_limit(Kind.ADMINISTRATIVE_PENALTY, Step.HEARING,  # type: ignore[arg-type]
                                       override="hearing_waivd"))
-    with pytest.raises(RulesTableError, match="hearing_waived.*no limit uses it"):
+    with pytest.raises(RulesTableError, match=r"hearing_waived.*no limit uses it"):
         validate_rules(_replace_limit(Kind.ADMINISTRATIVE_PENALTY, Step.HEARING,  # type: ignore[arg-type]
                                       override=None))
     with pytest.raises(RulesTableError, match="deadline"):

@@ -104,7 +104,8 @@ def test_worker_on_a_pool_runs_the_review(tmp_path: Path, monkeypatch: pytest.Mo
             return state.get("type") == "PAUSED" and key.startswith(label)
 
         _until(lambda: paused_at("review-v1"), 120, "the worker's first suspension", log)
-        hefa("opinion", submitted["matter"], "--conclusion", "lawful", "--reasons", "合法", "--as", "li",
+        hefa("opinion", submitted["matter"], "--conclusion", "lawful", "--reasons", "合法", "--version", "1",
+             "--as", "li",
              token=tokens["li"])
         _until(lambda: paused_at("issuance-v1"), 120, "the flow catching up on the worker", log)
     finally:

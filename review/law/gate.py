@@ -82,7 +82,8 @@ class Request:
 
     step: Step | str
     flags: frozenset[str] = frozenset()  # submission
-    version_sha256: str | None = None  # opinion: the version counsel read; revise: the new file
+    version_sha256: str | None = None  # opinion: the version counsel read (number, sha256 or its prefix);
+    # revise: the new file's sha256
     dates: Mapping[str, dt.date] = field(default_factory=dict)
     period: tuple[dt.date, dt.date] | None = None  # a comment period, both days included
     notified_on: dt.date | None = None  # 告知日期
@@ -351,12 +352,20 @@ def _check_opinion(snapshot: MatterSnapshot, request: Request, actor: Actor, sta
             Reason.SEPARATION_OF_DUTIES,
             "法律顾问不得审查本人上传的文稿版本 / counsel may not review a version they uploaded",
         )
-    if request.version_sha256 and request.version_sha256 != snapshot.current_version_sha256:
+    if request.version_sha256 and not _is_current(snapshot, request.version_sha256):
         return Verdict.refuse(
             Reason.STALE_VERSION,
             f"所审文稿不是现行版本（现行为第 {snapshot.current_version_number} 版 "
             f"{snapshot.current_version_sha256[:12]}），请审查最新版本 / stale version")
     return Verdict.ok()
+
+
+def _is_current(snapshot: MatterSnapshot, reference: str) -> bool:
+    """Whether a version reference — its number, or its sha256 or a prefix of 8+ hex digits — is current."""
+    reference = reference.strip().lower().removeprefix("v")
+    if reference.isdigit() and len(reference) < 8:
+        return int(reference) == snapshot.current_version_number
+    return len(reference) >= 8 and snapshot.current_version_sha256.startswith(reference)
 
 
 def _check_deliberation(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:

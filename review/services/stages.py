@@ -143,20 +143,22 @@ def record_assessment(creds: Credentials, matter_id: str, *, level: str, control
 
 
 def record_opinion(creds: Credentials, matter_id: str, *, conclusion: str, reasons: str,
-                   version_sha256: str | None = None, channel: str = "cli",
+                   version: str | int | None = None, version_sha256: str | None = None, channel: str = "cli",
                    request_id: str | None = None) -> StepOutcome:
     """合法性审查意见: counsel's written opinion on the current document version.
 
-    ``version_sha256``, when given (the form shows it), must be the current
-    version: an opinion on a superseded draft is refused as stale.
+    The version the opinion is about — ``version`` (its number, or its sha256 or a prefix
+    of 8+ hex digits; the CLI requires it) or ``version_sha256`` (the form shows it) —
+    must be the current version: an opinion on a superseded draft is refused as stale.
     One opinion per version: a second one on the same version is out of order.
     """
-    payload = {"conclusion": conclusion, "reasons": reasons, "version_sha256": version_sha256}
+    payload = {"conclusion": conclusion, "reasons": reasons, "version": version, "version_sha256": version_sha256}
 
     def parse(matter: Matter) -> Parsed:
         values = {"conclusion": v.choice(conclusion, vocab.CONCLUSION.name_zh, vocab.CONCLUSION.as_choices()),
                   "reasons": v.text(reasons, "审查理由", max_len=20000, multiline=True)}
-        return Parsed(gate.Request(Step.REVIEW, version_sha256=version_sha256), values)
+        about = v.text(str(version), "所审版本", max_len=64) if version not in (None, "") else version_sha256
+        return Parsed(gate.Request(Step.REVIEW, version_sha256=about), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         version = _current_version(session, matter)
