@@ -592,3 +592,21 @@ def test_matter_numbers_keep_counting_past_9999(office: Office) -> None:
     first = submit(office, "contract")
     second = submit(office, "contract")
     assert (first, second) == ("2026-10000", "2026-10001")
+
+
+def test_a_deliberation_where_the_head_did_not_speak_last_is_refused_for_every_kind(office: Office) -> None:
+    """Refused when recorded (国务院令第713号 第三十条), never reordered; minutes print what was recorded."""
+    from hefa.review.documents import generated
+    from hefa.review.documents.docx_intake import extract_document
+    from hefa.review.records import storage
+
+    matter = submit(office)
+    opinion(office, matter)
+    views = [{"member": "陈", "view": "同意，按程序办理。"}, {"member": "赵", "view": "建议补充过渡期。"}]
+    refused(lambda: deliberate(office, matter, presiding="陈", views=views), "head-last")
+    refused(lambda: deliberate(office, matter, presiding="陈", head_spoke_last=False), "head-last")
+    deliberate(office, matter, presiding="陈", views=list(reversed(views)), urgent_reason="会期已定")
+    generated.generate_pending(matter)
+    minutes = next(d for d in generated.documents_of(matter) if d["name"] == "deliberation_minutes")
+    text = "\n".join(p.text for p in extract_document(storage.read(minutes["sha256"])).paragraphs)
+    assert "同意，按程序办理。" in text and "建议补充过渡期。" in text and "最后发表意见：同意" not in text

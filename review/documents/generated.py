@@ -16,8 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hefa.review.config import now
+from hefa.review.config import now, settings
+from hefa.review.documents.incoming import listed_findings
 from hefa.review.documents.prescreen import CATEGORY_ZH
+from hefa.review.errors import HefaError
 from hefa.review.law.rules import KIND_ZH, Kind, Step, rules_for
 from hefa.review.records import audit, storage
 from hefa.review.records.db import write_transaction
@@ -57,8 +59,8 @@ def _opinion_context(session: Session, matter: Matter, o: LegalOpinion) -> dict[
     counsel = _officer(session, o.officer_id)
     table = rules_for(matter.kind)
     review = table.stage(Step.REVIEW)
-    findings = [f | {"category_zh": CATEGORY_ZH.get(f["category"], f["category"])}
-                for f in json.loads(version.findings or "[]")]
+    listed, more, total = listed_findings(json.loads(version.findings or "[]"), settings().opinion_findings_listed)
+    findings = [f | {"category_zh": CATEGORY_ZH.get(f["category"], f["category"])} for f in listed]
     from hefa.forms.render import STATUTORY_CHECKLIST
 
     return {
@@ -68,7 +70,7 @@ def _opinion_context(session: Session, matter: Matter, o: LegalOpinion) -> dict[
         "review_basis": [b.strip() for b in table.source.split("；")] + ([review.article] if review else []),
         "checklist": [{"item": f"{aspect}：{item}", "result": "已逐项审查，意见见正文"}
                       for aspect, item in STATUTORY_CHECKLIST],
-        "findings": findings,
+        "findings": findings, "findings_more": more, "findings_total": total,
     }
 
 
@@ -87,22 +89,17 @@ def _minutes_context(session: Session, matter: Matter, d: Deliberation) -> dict[
     assert version is not None
     attendees = [a for a in d.attendees.split(",") if a]
     head = d.presiding or (attendees[0] if attendees else "主要负责人")
+    not_entered = "（发言要点未单独录入，详见会议记录原件）"
+    # Printed exactly as recorded: the gate refused any record where the head did not speak last.
     views = json.loads(d.views or "[]") or [
-        {"member": a, "view": "（发言要点未单独录入，详见会议记录原件）"} for a in attendees if a != head]
-    if not d.head_spoke_last:
-        return None  # the minutes record the head speaking last; otherwise the paper record stands
-    if not views or views[-1]["member"] != head:
-        views = [v for v in views if v["member"] != head] + [
-            {"member": head, "view": f"最后发表意见：{_decision_zh(d.decision)}"}]
+        {"member": a, "view": not_entered} for a in [*(a for a in attendees if a != head), head]]
+    if not d.head_spoke_last or views[-1]["member"] != head:
+        return None  # an older record the gate would now refuse: the paper record stands
     secretary = _officer(session, d.officer_id)
     return {"matter": _matter_context(session, matter), "version": _version_context(version),
             "meeting": {"kind": d.meeting_kind, "date": d.meeting_date, "head": head,
                         "attendees": attendees, "views": views, "decision": d.decision,
                         "dissent": d.dissent, "secretary": secretary.name}}
-
-
-def _decision_zh(decision: str) -> str:
-    return {"approve": "同意", "reject": "不同意", "defer": "暂缓"}[decision]
 
 
 def _filing_context(session: Session, matter: Matter, f: Filing) -> dict[str, Any] | None:
@@ -156,43 +153,83 @@ def _missing(matter_id: str) -> bool:
 
 
 def generate_pending(matter_id: str) -> list[GeneratedDocument]:
-    """Write every document the matter's records call for and that does not exist yet."""
+    """Write every document the matter's records call for and that does not exist yet.
+
+    Rendering takes time, so it happens outside any write transaction: the contexts are
+    read, the documents rendered and stored, and only then are they recorded, in one short
+    write transaction (a step waiting for the write lock never waits for a rendering). A
+    document another process recorded meanwhile is not recorded twice. Each document is
+    bounded in size (``max_document_bytes``; its inputs are bounded at the door).
+    """
     if not _missing(matter_id):
         return []
     from hefa.forms.render import DOCUMENT_TITLES, render_document
+    from hefa.review.records.db import read_session
 
+    with read_session() as session:
+        matter = session.get(Matter, matter_id)
+        if matter is None:
+            return []
+        have = set(session.scalars(select(GeneratedDocument.source)
+                                   .where(GeneratedDocument.matter_id == matter_id)))
+        wanted = [(name, source, context) for name, source, context in _sources(session, matter)
+                  if source not in have and context is not None]
+        chain = audit.head(session)
+    limit = settings().max_document_bytes
+    rendered: list[tuple[str, str, bytes]] = []
+    for name, source, context in wanted:
+        context |= {"chain_head": {"seq": chain.seq, "hash": chain.hash}, "generated_at": now()}
+        data = render_document(name, context)
+        if len(data) > limit:
+            raise DocumentTooLarge(f"{DOCUMENT_TITLES[name]}过大（{len(data)} 字节，上限 {limit}）"
+                                   f" / the {name} document is too large")
+        rendered.append((name, source, data))
     made: list[GeneratedDocument] = []
     created: list[str] = []
     try:
+        stored = []
+        for name, source, data in rendered:
+            digest, was_new = storage.store(data)
+            if was_new:
+                created.append(digest)
+            stored.append((name, source, digest, len(data)))
         with write_transaction() as session:
-            matter = session.get(Matter, matter_id)
-            if matter is None:
-                return []
             have = set(session.scalars(select(GeneratedDocument.source)
                                        .where(GeneratedDocument.matter_id == matter_id)))
-            for name, source, context in _sources(session, matter):
-                if source in have or context is None:
+            for name, source, digest, size in stored:
+                if source in have:  # recorded meanwhile by another process
                     continue
-                head = audit.head(session)
-                context |= {"chain_head": {"seq": head.seq, "hash": head.hash}, "generated_at": now()}
-                data = render_document(name, context)
-                digest, was_new = storage.store(data)
-                if was_new:
-                    created.append(digest)
                 doc = GeneratedDocument(matter_id=matter_id, name=name, source=source,
-                                        title=DOCUMENT_TITLES[name], sha256=digest, size=len(data),
-                                        chain_seq=head.seq, chain_hash=head.hash, created_at=now())
+                                        title=DOCUMENT_TITLES[name], sha256=digest, size=size,
+                                        chain_seq=chain.seq, chain_hash=chain.hash, created_at=now())
                 session.add(doc)
                 audit.append(session, action="document", outcome="system", matter_id=matter_id,
                              doc_sha256=digest, channel="system",
-                             payload={"name": name, "source": source, "chain_head": str(head)})
+                             payload={"name": name, "source": source, "chain_head": str(chain)})
                 made.append(doc)
             session.commit()
+        kept = {doc.sha256 for doc in made}
+        for digest in created:
+            if digest not in kept:  # another process's copy was recorded instead
+                _discard_unless_used(digest)
     except BaseException:
         for digest in created:
-            storage.discard(digest)
+            _discard_unless_used(digest)
         raise
     return made
+
+
+def _discard_unless_used(digest: str) -> None:
+    """Remove a stored file this call created, unless a recorded document points at it."""
+    from hefa.review.records.db import read_session
+
+    with read_session() as session:
+        if session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.sha256 == digest)) is None:
+            storage.discard(digest)
+
+
+class DocumentTooLarge(HefaError):
+    """A generated document over ``max_document_bytes`` (文书过大): refused, nothing recorded."""
 
 
 def documents_of(matter_id: str) -> list[dict[str, Any]]:

@@ -90,6 +90,8 @@ class Request:
     hearing: str | None = None  # vocabulary.HEARING
     meeting_date: dt.date | None = None
     head_spoke_last: bool | None = None
+    presiding: str = ""  # who presided (the head)
+    speakers: tuple[str, ...] = ()  # the recorded statements' speakers, in order
     number: str | None = None  # 发文字号
     reasons: Mapping[str, str] = field(default_factory=dict)
 
@@ -369,9 +371,14 @@ def _is_current(snapshot: MatterSnapshot, reference: str) -> bool:
 
 
 def _check_deliberation(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
-    if snapshot.kind_rules.kind == "major-decision" and request.head_spoke_last is False:
-        return Verdict.refuse(Reason.HEAD_LAST, "重大行政决策集体讨论时，行政首长应当最后发表意见（第三十条）"
-                              " / the head must speak last")
+    """集体讨论: the head speaks last (国务院令第713号 第三十条; the township applies it to every kind).
+    A record that says otherwise is refused, never reordered: minutes print what was recorded."""
+    speakers_end_elsewhere = bool(request.speakers and request.presiding
+                                  and request.speakers[-1] != request.presiding)
+    if request.head_spoke_last is False or speakers_end_elsewhere:
+        return Verdict.refuse(Reason.HEAD_LAST,
+                              "集体讨论时，行政首长（主持人）应当最后发表意见（国务院令第713号 第三十条）；"
+                              "请按实际发言顺序记录 / the head must speak last")
     return _review_time(snapshot, request)
 
 

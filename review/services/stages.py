@@ -194,14 +194,16 @@ def record_deliberation(creds: Credentials, matter_id: str, *, decision: str, at
         spoke_last = v.yes_no(head_spoke_last, "行政首长最后发言")
         held = v.date(meeting_date, "会议日期", default=today())
         urgent = v.text(urgent_reason, "紧急情况说明", max_len=1000, required=False)
+        statements = _views(views)
+        head = v.text(presiding, "主持人", max_len=64, required=False)
         values = {"decision": v.choice(decision, vocab.DECISION.name_zh, vocab.DECISION.as_choices()),
                   "meeting_kind": v.choice(meeting_kind, vocab.MEETING_KIND.name_zh, vocab.MEETING_KIND.codes),
-                  "meeting_date": held, "attendees": ",".join(people),
-                  "presiding": v.text(presiding, "主持人", max_len=64, required=False),
-                  "views": json.dumps(_views(views), ensure_ascii=False),
+                  "meeting_date": held, "attendees": ",".join(people), "presiding": head,
+                  "views": json.dumps(statements, ensure_ascii=False),
                   "dissent": v.text(dissent, "不同意见", max_len=4000, required=False, multiline=True),
                   "head_spoke_last": spoke_last, "urgent_reason": urgent}
         return Parsed(gate.Request(Step.DELIBERATION, meeting_date=held, head_spoke_last=spoke_last,
+                                   presiding=head, speakers=tuple(x["member"] for x in statements),
                                    dates={"会议日期": held}, reasons={"urgent_reason": urgent}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
