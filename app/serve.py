@@ -29,6 +29,35 @@ def prefect_environment(poll_seconds: float = 1.0) -> None:
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", str(int(max(1, poll_seconds))))
     os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # A shared, loaded machine: let Prefect's SQLite wait for its lock rather than fail (503).
+    os.environ.setdefault("PREFECT_API_DATABASE_TIMEOUT", "60")
+    os.environ.setdefault("PREFECT_API_DATABASE_CONNECTION_TIMEOUT", "30")
+    # Prefect's pause-expiry check loads every suspended run every 5 s: its cost grows with the
+    # matters open (benchmarks/scale_bench.py). hefa's waits last a year and the sweep repairs
+    # any run that ends, so the check is not needed.
+    os.environ.setdefault("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED", "false")
+
+
+def hold_serve_lock() -> int:
+    """One ``hefa serve`` per home: an exclusive lock on ``$HEFA_HOME/serve.lock``, held
+    (by the open descriptor) until this process ends. A second one is refused."""
+    import fcntl
+
+    from hefa.review.errors import ConfigurationError
+    from hefa.review.paths import ensure_home, private_file
+
+    path = private_file(ensure_home() / "serve.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        holder = path.read_text().strip() or "?"
+        raise ConfigurationError(f"此数据目录已有 hefa serve 在运行（进程 {holder}）：{path.parent} / another hefa "
+                                 "serve already runs on this home") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def prefect_executable() -> str:
@@ -36,7 +65,7 @@ def prefect_executable() -> str:
     return str(candidate) if candidate.exists() else "prefect"
 
 
-def start_server(host: str | None = None, timeout: float = 90.0) -> subprocess.Popen[bytes] | None:
+def start_server(host: str | None = None, timeout: float = 300.0) -> subprocess.Popen[bytes] | None:
     """Start ``prefect server`` on PREFECT_API_URL's port unless one answers there already.
 
     Its output goes to ``$PREFECT_HOME/server.log`` (a pipe would block it).
@@ -122,13 +151,19 @@ def deploy_to_pool(pool: str) -> list[str]:
     return ids
 
 
-def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_seconds: float = 2.0,
-          pool: str | None = None) -> None:
+def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_seconds: float = 0.5,
+          pool: str | None = None, sweep_seconds: float | None = None) -> None:
     """Run until Ctrl-C or SIGTERM; stop everything that was started here.
 
     With ``pool``, flows are not run here: they are deployed to the work pool for
     ``prefect worker`` processes, and this process keeps the desk and the reconciler.
+    ``reconcile_seconds``: how often the dispatcher reads the outbox's due wake-ups;
+    ``sweep_seconds`` (default ``HEFA_SWEEP_SECONDS`` or 300): how often the slow sweep
+    looks for drift (runs ended behind hefa's back, artifacts hefa did not write).
+    Everything it and the Prefect server create (databases, logs) is owner-only (umask 077).
     """
+    os.umask(0o077)
+    hold_serve_lock()
     prefect_environment(poll_seconds)
 
     def _terminate(signum: int, _frame: object) -> None:
@@ -137,7 +172,7 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     # Before anything starts: a SIGTERM during start-up (the server takes seconds) must
     # still stop the Prefect server started here, not leave it running on its own.
     signal.signal(signal.SIGTERM, _terminate)
-    server = reconciler = desk = None
+    server = reconciler = dispatcher = desk = front = None
     try:
         server = start_server(host)
         from prefect import serve as prefect_serve
@@ -146,15 +181,28 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
         from hefa.flows import reconcile
 
         built = None if pool else deployments()
-        reconciler = reconcile.Reconciler(reconcile_seconds)
+        from hefa.flows.dispatch import Dispatcher
+
+        dispatcher = Dispatcher(reconcile_seconds)
+        reconciler = reconcile.Sweeper(sweep_seconds or float(os.environ.get("HEFA_SWEEP_SECONDS") or 300))
         desk = Desk()
         if pool:
             deploy_to_pool(pool)
         else:
+            reconcile.RUNNER_STARTED = time.time()  # runs in flight since before are nobody's
             reconcile.reschedule_orphans()
+        dispatcher.start()
         reconciler.start()
         desk.start()
-        print(f"hefa serve: Prefect UI {os.environ['PREFECT_API_URL'].removesuffix('/api')}", flush=True)
+        from hefa.web.server import FrontDoor
+
+        try:
+            front = FrontDoor(os.environ["PREFECT_API_URL"], os.environ.get("PREFECT_API_AUTH_STRING"), host)
+            front.start()
+            print(f"hefa serve: 入口 / front door {front.url}", flush=True)
+        except Exception as exc:  # the port is taken, or the front door broke: the CLI and the flows still work
+            front = None
+            print(f"hefa serve: 入口未启动 / front door not started: {exc}", flush=True)
         if built is not None:
             prefect_serve(*built, print_starting_message=False)
         else:
@@ -163,8 +211,12 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     except KeyboardInterrupt:
         pass
     finally:
+        if front is not None:
+            front.stop()
         if desk is not None:
             desk.stop()
         if reconciler is not None:
             reconciler.stop()
+        if dispatcher is not None:
+            dispatcher.stop()
         stop_process(server)

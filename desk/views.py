@@ -95,7 +95,8 @@ def summary_markdown(view: dict[str, Any], documents: list[dict[str, Any]]) -> s
     if documents:
         lines.append("\n## 文书 / documents")
         for doc in documents:
-            lines.append(f"- [{doc['title']}](file://{doc['path']}) sha256 `{doc['sha256'][:16]}…` "
+            link = f"/hefa/matters/{view['id']}/documents/{doc['sha256']}"  # the front door's download
+            lines.append(f"- [{doc['title']}]({link}) sha256 `{doc['sha256'][:16]}…` "
                          f"审计链锚点 `{doc['chain_head'][:24]}…`")
     return "\n".join(lines)
 

@@ -53,11 +53,12 @@ class CredentialFailure(StrEnum):
     MISSING = "missing"  # no token or code given
     LOCKED = "locked"  # too many failures: locked for a while
     DISABLED = "disabled"  # 停用 by an admin
+    EXPIRED = "expired"  # a web session past its idle or absolute expiry (or signed out)
 
     @property
     def counts_toward_lockout(self) -> bool:
         """A failure that could be a guess counts; a refusal of a locked or disabled account does not."""
-        return self not in (CredentialFailure.LOCKED, CredentialFailure.DISABLED)
+        return self not in (CredentialFailure.LOCKED, CredentialFailure.DISABLED, CredentialFailure.EXPIRED)
 
 
 class HefaError(Exception):

@@ -231,7 +231,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = dict(os.environ)
     env.update({"HEFA_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
                 "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "1"})
+                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HEFA_WEB_PORT": str(free_port())})
     env.pop("HEFA_DATABASE_URL", None)
     log = home / "serve.log"
     process = start_serve(env, log)

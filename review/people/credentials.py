@@ -154,6 +154,16 @@ def check_credentials(officer: Officer | None, creds: Credentials) -> Authentica
     if officer.disabled:
         raise CredentialsRefused("账户已停用 / officer is disabled", why=CredentialFailure.DISABLED,
                                  officer_name=name)
+    if creds.session:  # the front door: a signed-in browser (登录会话)
+        from hefa.review.people.web_sessions import check_session
+
+        check_session(officer, creds.session)
+        return Authenticated(officer)
+    if creds.password is not None:  # web sign-in: the password and a fresh one-time code, both
+        from hefa.review.people.passwords import password_matches
+
+        if not creds.code or not password_matches(officer.password_hash, creds.password):
+            raise CredentialsRefused(FAILED, why=CredentialFailure.FAILED, officer_name=name)
     if creds.token:
         if token_matches(officer, creds.token):
             return Authenticated(officer)

@@ -14,6 +14,7 @@ from hefa.review import validation as v
 from hefa.review.config import now
 from hefa.review.errors import InvalidInput, NotFound, Reason, Refused
 from hefa.review.law.rules import Role
+from hefa.review.people import web_sessions
 from hefa.review.people.credentials import (
     new_salt,
     new_token,
@@ -158,6 +159,8 @@ def rotate_officer(creds: Credentials, name: str) -> Enrolment:
     def change(session: Session, admin: Officer) -> tuple[Enrolment, str]:
         target = _target(session, name)
         enrolment = _new_credentials(target)
+        target.password_hash = ""  # a new first sign-in with the new secret
+        web_sessions.end_all(session, target)
         session.add(target)
         return enrolment, target.name
 
