@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hefa.review.vocabulary import CONCLUSION
+
 SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
 ORGAN = "河东镇人民政府"
 STAFF = [("zhang", "drafter"), ("li", "counsel"), ("wang", "assessor"), ("zhao", "secretary"),
@@ -37,19 +39,25 @@ def _free_port() -> int:
 class Demo:
     def __init__(self, home: Path, say: Callable[[str], None] = print) -> None:
         self.home = home
-        self.say = say
         self.lock = threading.Lock()
+        self._print = say
         self.creds: dict[str, Any] = {}
         self.secrets: dict[str, str] = {}
         self.serve: subprocess.Popen[bytes] | None = None
         self.failures: list[str] = []
 
+    def say(self, text: str) -> None:
+        """Print one line; five scenarios print at once, never into each other's lines."""
+        with self.lock:
+            self._print(text)
+
     # --- set-up -----------------------------------------------------------------------------
 
     def start(self) -> str:
+        _refuse_if_served(self.home)
         if self.home.exists():
             shutil.rmtree(self.home)
-        self.home.mkdir(parents=True)
+        self.home.mkdir(parents=True, mode=0o700)
         port = _free_port()
         env = {"HEFA_HOME": str(self.home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
                "PREFECT_HOME": str(self.home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -61,7 +69,9 @@ class Demo:
 
         reset_settings()
         hefa = str(Path(sys.executable).parent / "hefa")
-        log = (self.home / "serve.log").open("ab")
+        from hefa.review.paths import private_file
+
+        log = private_file(self.home / "serve.log").open("ab")
         self.say(f"启动 hefa serve（Prefect 服务器 127.0.0.1:{port}，数据目录 {self.home}）…")
         self.serve = subprocess.Popen([hefa, "serve"], env=os.environ.copy(), stdout=log,
                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -72,20 +82,23 @@ class Demo:
 
     def _wait_for_deployments(self, timeout: float = 180.0) -> None:
         from hefa.flows import rest
-        from hefa.review.law.rules import RULES
+        from hefa.flows.names import flow_name
+        from hefa.review.law.rules import Kind
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.serve is not None
             if self.serve.poll() is not None:
-                raise RuntimeError(f"hefa serve 退出，见 {self.home / 'serve.log'}")
+                raise DemoFailed(f"hefa serve 提前退出（{_last_line(self.home / 'serve.log')}），"
+                                 f"见 {self.home / 'serve.log'} / hefa serve exited")
             try:
-                if all(rest.deployment_id(table.flow_name) for table in RULES.values()):
+                if all(rest.deployment_id(flow_name(kind)) for kind in Kind):
                     return
             except rest.PrefectUnavailable:
                 pass
             time.sleep(0.5)
-        raise RuntimeError("审查流程未能在时限内部署 / deployments did not appear")
+        raise DemoFailed(f"审查流程 {timeout:.0f} 秒内未部署，见 {self.home / 'serve.log'}"
+                         " / deployments did not appear")
 
     def _enrol(self) -> None:
         from hefa.review.people import officers
@@ -109,24 +122,35 @@ class Demo:
 
     # --- acting -----------------------------------------------------------------------------
 
-    def act(self, matter: str, who: str, action: str, **kwargs: Any) -> dict[str, Any]:
+    def act(self, matter: str, who: str, action: str, *, expect: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """Record a step as ``who``; an outcome other than the expected one (accepted, or with
+        ``expect=False`` refused) is a failure of the demo, with the reason, and stops the scenario."""
         from hefa.desk.server import perform
 
         answer = perform(action, self.creds[who], {"matter_id": matter, **kwargs} if matter else kwargs)
         verdict = "接受" if answer.get("accepted") else "拒绝"
         detail = answer.get("message") if answer.get("accepted") else answer.get("reason")
         self.say(f"  {matter or answer.get('matter')} {who:<6} {action:<13} {verdict}：{detail}")
+        if bool(answer.get("accepted")) != expect:
+            raise DemoFailed(f"{matter or '新事项'} {who} {action}：应当{'接受' if expect else '拒绝'}，"
+                             f"实际{verdict}（{detail}） / unexpected outcome")
         return answer
 
-    def wait_for_flow(self, matter: str, timeout: float = 90.0) -> None:
+    def wait_for_flow(self, matter: str, timeout: float = 180.0) -> None:
         """Until the matter's flow run has caught up and waits at the matter's current stage."""
         from hefa.flows import rest
         from hefa.review.records.queries import status_of, wait_label
 
         deadline = time.monotonic() + timeout
+        state: dict[str, Any] = {}
+        key = ""
         while time.monotonic() < deadline:
             view = status_of(matter)
-            run = rest.read_run(view["run_id"]) if view["run_id"] else None
+            try:
+                run = rest.read_run(view["run_id"]) if view["run_id"] else None
+            except rest.PrefectUnavailable:  # a busy Prefect server answers later
+                time.sleep(0.5)
+                continue
             state = (run or {}).get("state") or {}
             if view["status"] != "open" and state.get("type") == "COMPLETED":
                 return
@@ -134,20 +158,60 @@ class Demo:
             if state.get("type") == "PAUSED" and key.rsplit("-", 1)[0] == wait_label(view):
                 return
             time.sleep(0.2)
-        self.failures.append(f"{matter}: 流程未在 {timeout:.0f} 秒内跟上 / flow did not catch up")
+        view = status_of(matter)
+        raise DemoFailed(f"{matter}: 流程 {timeout:.0f} 秒内未跟上（事项在 {view['stage']}，流程状态 "
+                         f"{state.get('type') or '无'} {key}） / flow did not catch up")
 
     def form(self, matter: str, who: str, fields: dict[str, Any], *, code: str | None = None) -> None:
         """Resume the run exactly as the Prefect UI's form does (officer + one-time code)."""
         import pyotp
         from prefect.flow_runs import resume_flow_run
 
+        from hefa.flows import rest
         from hefa.review.records.queries import status_of
 
         run_id = status_of(matter)["run_id"]
         code = code or pyotp.TOTP(self.secrets[who]).now()
-        resume_flow_run(run_id, run_input={"officer": who, "code": code, **fields})
+        for attempt in range(6):  # a loaded Prefect on SQLite may answer 503: as a person would, try again
+            try:
+                resume_flow_run(run_id, run_input={"officer": who, "code": code, **fields})
+                break
+            except Exception as exc:
+                if attempt == 5:
+                    raise DemoFailed(f"{matter}: Prefect 表单提交失败 / the form was not accepted: "
+                                     f"{_reason(exc)}") from exc
+                time.sleep(1.0 + attempt)
+                try:
+                    state = (rest.read_run(run_id) or {}).get("state") or {}
+                except rest.PrefectUnavailable:
+                    continue
+                if state.get("type") != "PAUSED":
+                    break  # the earlier attempt went through
         shown = "错误动态码" if code == "000000" else "动态码"
         self.say(f"  {matter} {who:<6} 通过 Prefect 表单提交（{shown}）")
+
+    def form_until_recorded(self, matter: str, who: str, fields: dict[str, Any], attempts: int = 3) -> None:
+        """Give a step through the form with a valid code, and check that it was recorded. A
+        valid code refused as wrong (it aged past its window while a loaded machine delayed the
+        flow) is typed again with the next code, as a person would — said aloud, at most
+        ``attempts`` times; any other outcome is a failure of the demo."""
+        from hefa.review.records.queries import status_of, trail_of
+
+        stage = status_of(matter)["stage"]
+        for attempt in range(1, attempts + 1):
+            seen = len(trail_of(matter))
+            self.form(matter, who, fields)
+            self.wait_for_flow(matter)
+            if status_of(matter)["stage"] != stage:
+                return
+            new = [e for e in trail_of(matter)[seen:] if e["action"] != "document"]
+            refused = [e for e in new if e["outcome"] == "refused"]
+            if not refused or "身份验证失败" not in refused[-1]["reason"] or attempt == attempts:
+                raise DemoFailed(f"{matter}: 表单提交的步骤未被记录（{refused[-1]['reason'] if refused else '无记录'}）"
+                                 " / the form's step was not recorded")
+            self.say(f"  {matter} {who:<6} 有效动态码在流程读取前已过期（机器繁忙），用下一个动态码重新提交"
+                     " / the code aged out on a busy machine: typing the next one")
+            time.sleep(30 - time.time() % 30 + 0.5)  # the next 30-second step
 
     def submit(self, sample: str, kind: str, title: str, flags: tuple[str, ...] = ()) -> str:
         data = (SAMPLES / sample).read_bytes()
@@ -161,20 +225,24 @@ class Demo:
 def _normative(d: Demo) -> None:
     m = d.submit("normative_agritourism_draft.docx", "normative-document", "关于促进乡村旅游发展的若干措施")
     d.wait_for_flow(m)
-    d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen")
+    d.act(m, "zhao", "deliberation", expect=False, decision="approve", attendees="chen,zhao,li",
+          presiding="chen")
     d.act(m, "li", "opinion", conclusion="unlawful",
           reasons="第一条设定罚款、第三条增设许可、第五条设定扣押，违反国办发〔2018〕37号，不得提交审议。")
     d.wait_for_flow(m)
     d.act(m, "zhang", "revise", data=(SAMPLES / "normative_clean.docx").read_bytes(),
           filename="normative_clean.docx")
     d.wait_for_flow(m)
-    d.form(m, "li", {"conclusion": "合法，同意提交审议 (lawful)", "reasons": "x"}, code="000000")
+    d.form(m, "li", {"conclusion": CONCLUSION.term("lawful").label, "reasons": "x"}, code="000000")
     d.wait_for_flow(m)
     time.sleep(0.5)
-    d.form(m, "li", {"conclusion": "合法，同意提交审议 (lawful)",
-                     "reasons": "修改稿已删除罚款、许可、扣押等条款，主体、权限、内容、程序合法。"})
-    d.wait_for_flow(m)
+    d.form_until_recorded(m, "li", {"conclusion": CONCLUSION.term("lawful").label,
+                                    "reasons": "修改稿已删除罚款、许可、扣押等条款，主体、权限、内容、程序合法。"})
     _finish(d, m, number=f"河政规〔{dt.date.today().year}〕1号", deliberate=True)
+    from hefa.review.records.queries import trail_of
+
+    if not any(e["action"] == "opinion" and e["outcome"] == "refused" for e in trail_of(m)):
+        raise DemoFailed(f"{m}: 表单中的错误动态码未被拒绝并记录 / the wrong code was not refused")
 
 
 def _major(d: Demo) -> None:
@@ -242,9 +310,13 @@ def run_demo(*, keep: bool = False, home: Path | None = None) -> int:
     """Run the demo; returns a process exit code (0 when every matter closed and the chain verifies)."""
     demo = Demo(home or Path.home() / ".hefa-demo")
     try:
-        ui = demo.start()
+        try:
+            ui = demo.start()
+        except Exception as exc:
+            demo.say(f"演示未通过 / demo failed: 启动失败 / could not start: {_reason(exc)}")
+            return 1
         scenarios = [_normative, _major, _contract, _penalty, _licence]
-        threads = [threading.Thread(target=_guarded, args=(demo, s)) for s in scenarios]
+        threads = [threading.Thread(target=_guarded, args=(demo, s), daemon=True) for s in scenarios]
         for t in threads:
             t.start()
         for t in threads:
@@ -261,10 +333,45 @@ def _guarded(demo: Demo, scenario: Callable[[Demo], None]) -> None:
     try:
         scenario(demo)
     except Exception as exc:
-        demo.failures.append(f"{scenario.__name__}: {type(exc).__name__}: {exc}")
+        demo.failures.append(f"{scenario.__name__.strip('_')}: {_reason(exc)}")
+
+
+class DemoFailed(Exception):
+    """An outcome the demo did not expect; the message says which and why."""
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: the demo's own message, or the error's type and first line."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if isinstance(exc, DemoFailed) else f"{type(exc).__name__}: {text}"
+
+
+def _last_line(log: Path) -> str:
+    """The last non-empty line of a log (why a process stopped)."""
+    try:
+        lines = [line for line in log.read_text("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        return "无日志 / no log"
+    return lines[-1].strip()[:300] if lines else "日志为空 / empty log"
+
+
+def _refuse_if_served(home: Path) -> None:
+    """A demo home in use by a running ``hefa serve`` (another demo) is never wiped."""
+    import fcntl
+
+    lock = home / "serve.lock"
+    if not lock.exists():
+        return
+    with lock.open("r") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoFailed(f"{home} 正被另一个 hefa serve（另一个演示？）使用；请用 --home 另选目录"
+                             " / the demo home is in use; choose another with --home") from None
 
 
 def _report(demo: Demo, ui: str, keep: bool) -> int:
+    from hefa.review.errors import HefaError
     from hefa.review.records import audit
     from hefa.review.records.db import read_session
     from hefa.review.records.queries import list_matters, status_of, trail_of
@@ -272,7 +379,11 @@ def _report(demo: Demo, ui: str, keep: bool) -> int:
     say = demo.say
     with read_session() as session:
         matters = list_matters(session)
-        chain = audit.verify(session)
+        try:
+            chain: audit.VerifyResult | None = audit.verify(session)
+        except HefaError as exc:
+            chain = None
+            demo.failures.append(f"审计链校验失败 / chain does not verify: {exc}")
     for row in reversed(matters):
         view = status_of(row["id"])
         say(f"\n{row['id']} {view['title']}（{view['kind_zh']}）— {view['stage_zh']}")
@@ -282,8 +393,14 @@ def _report(demo: Demo, ui: str, keep: bool) -> int:
         if view["run_id"]:
             say(f"  Prefect: {ui}/runs/flow-run/{view['run_id']}")
     closed = sum(1 for r in matters if r["status"] == "closed")
-    say(f"\n审计链完整 / chain verifies: {chain.count} 个事件，链头 {chain.head}")
+    if chain is not None:
+        say(f"\n审计链完整 / chain verifies: {chain.count} 个事件，链头 {chain.head}")
     say(f"办结 {closed}/{len(matters)} 个事项；Prefect UI: {ui}（Artifacts 页可查每个事项的审计记录）")
+    for row in matters:
+        if row["status"] != "closed":
+            demo.failures.append(f"{row['id']} 未办结，停在 {row['stage']} / not closed")
+    if len(matters) != 5:
+        demo.failures.append(f"应有 5 个事项，实有 {len(matters)} 个 / expected 5 matters")
     for failure in demo.failures:
         say(f"失败 / failed: {failure}")
     if keep:
@@ -293,5 +410,8 @@ def _report(demo: Demo, ui: str, keep: bool) -> int:
                 time.sleep(1)
         except KeyboardInterrupt:
             demo.stop()
-    ok = not demo.failures and closed == len(matters) == 5
-    return 0 if ok else 1
+    if demo.failures:
+        say(f"演示未通过 / demo failed: {len(demo.failures)} 处问题，见上 / see the failures above")
+        return 1
+    say("演示通过 / demo passed")
+    return 0

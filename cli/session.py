@@ -17,11 +17,36 @@ from typing import Any, NoReturn
 
 import typer
 
-from hefa.review.paths import hefa_home
+from hefa.review.paths import ensure_home, hefa_home
 from hefa.review.people.identity import Credentials
 
 TOKEN_WARNING = ("警告：--token 会出现在进程列表和命令历史中，请改用 HEFA_TOKEN 或 hefa login"
                  " / warning: --token is visible to other users; use HEFA_TOKEN or hefa login")
+
+
+def clean_argv(argv: list[str]) -> list[str]:
+    """The command line with bytes that are not UTF-8 made visible and refusable.
+
+    Python hands undecodable bytes over as lone surrogates (U+DC80–U+DCFF), which
+    cannot be encoded, stored, audited or printed. Each becomes U+FFFD (the
+    replacement character), which the services' checks at the door refuse with one
+    line — so the refusal is audited like any other. An argument naming an existing
+    file is kept as it is, so that such a file can still be read.
+    """
+    cleaned = []
+    for arg in argv:
+        if any("\udc80" <= ch <= "\udcff" for ch in arg) and not os.path.exists(arg):
+            arg = clean_text(arg)
+        cleaned.append(arg)
+    return cleaned
+
+
+def clean_text(value: str) -> str:
+    """A text (such as a file's name) with undecodable bytes as U+FFFD (see ``clean_argv``)."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def login_file() -> Path:
@@ -41,8 +66,8 @@ def saved_tokens() -> dict[str, str]:
 def save_token(name: str, token: str) -> Path:
     """Keep a token for ``name`` in the login file, readable by the owner only."""
     tokens = saved_tokens() | {name: token}
+    ensure_home()
     path = login_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(tokens, f)

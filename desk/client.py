@@ -19,33 +19,57 @@ from hefa.review.people.identity import Credentials
 CONTEXT_VARIABLES = ("HEFA_DATABASE_URL", "HEFA_TODAY")
 
 
+DESK_GONE = "desk-gone"  # the code of an answer the desk never finished giving
+
+
 def call(request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any] | None:
-    """Send one request; the desk's answer, or None when no desk can answer it."""
+    """Send one request; the desk's answer, or None when no desk can answer it.
+
+    A desk that goes away after taking the request (``hefa serve`` restarted or killed:
+    the connection reset, the pipe broken, the answer cut short) is answered with
+    ``{"code": "desk-gone"}``: the caller may do the work itself, under the same
+    request id, so that a step the desk did record is not recorded twice.
+    """
     path = desk_socket()
     if not path.exists():
         return None
     request = request | {"context": {name: os.environ.get(name) for name in CONTEXT_VARIABLES}}
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
+    body = json.dumps(request, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
+    chunks: list[bytes] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
             sock.connect(str(path))
-            sock.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
-            chunks: list[bytes] = []
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None  # a stale socket file: no desk behind it
+        except OSError:
+            return None  # the desk is not there to take the request
+        try:
+            sock.sendall(body)
             while not chunks or not chunks[-1].endswith(b"\n"):
                 chunk = sock.recv(1 << 16)
                 if not chunk:
                     break
                 chunks.append(chunk)
-    except (ConnectionRefusedError, FileNotFoundError):
-        return None  # a stale socket file: no desk behind it
-    if not chunks:
-        return None
-    answer = json.loads(b"".join(chunks))
+        except OSError as exc:  # reset, broken pipe, timed out: the desk went away mid-request
+            return _gone(type(exc).__name__)
+    if not chunks or not chunks[-1].endswith(b"\n"):
+        return _gone("answer cut short")
+    try:
+        answer = json.loads(b"".join(chunks))
+    except ValueError:
+        return _gone("unreadable answer")
     return None if answer.get("code") == "desk-mismatch" else answer
 
 
+def _gone(why: str) -> dict[str, Any]:
+    return {"accepted": False, "code": DESK_GONE,
+            "reason": f"办事窗口（hefa serve）中途断开（{why}） / the desk went away mid-request ({why})"}
+
+
 def ask_step(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str, Any] | None:
-    """A person's step (CLI): the desk's answer, or None."""
+    """A person's step (CLI): the desk's answer, None when no desk answers, or a
+    ``desk-gone`` answer when it went away mid-request (see ``call``)."""
     payload = dict(kwargs)
     if isinstance(payload.get("data"), bytes):
         payload["data_b64"] = base64.b64encode(payload.pop("data")).decode("ascii")
@@ -54,5 +78,9 @@ def ask_step(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[st
 
 
 def ask_flow(work: str, **kwargs: Any) -> dict[str, Any] | None:
-    """A flow's ``review/`` work (``flows/flow_work.py``): the desk's answer, or None."""
-    return call({"flow_work": work, "kwargs": kwargs})
+    """A flow's ``review/`` work (``desk/flow_work.py``): the desk's answer, or None — no
+    desk, a desk gone mid-request, or a desk that failed at the work (``code: desk``, e.g.
+    its database stayed locked): the flow then does the work itself (it is idempotent), so
+    that the flow sees the work's own result or error, never an error answer in its place."""
+    answer = call({"flow_work": work, "kwargs": kwargs})
+    return None if answer is not None and answer.get("code") in (DESK_GONE, "desk") else answer

@@ -8,6 +8,7 @@ flow process itself on a worker with no desk. No Prefect import here.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,8 @@ from hefa.review.law.rules import Step
 from hefa.review.records import queries
 from hefa.review.records.wait_label import WaitLabel, label_in
 from hefa.review.services import steps
+
+log = logging.getLogger("hefa.desk")
 
 
 def label_of_input(key: str) -> WaitLabel | None:
@@ -69,8 +72,12 @@ def take_form_input(matter_id: str, run_id: str, key: str, value: str) -> dict[s
 
 
 def matter_view(matter_id: str) -> dict[str, Any]:
-    """Write due documents; return what the flow publishes and how it waits next."""
-    generated.generate_pending(matter_id)
+    """Write due documents; return what the flow publishes and how it waits next.
+    A document that cannot be written now does not stop the flow: it is written on a later replay."""
+    try:
+        generated.generate_pending(matter_id)
+    except Exception as exc:  # the view and the wait matter more than the document, now
+        log.warning("documents of %s not written yet: %s", matter_id, exc)
     view = queries.status_of(matter_id)
     documents = generated.documents_of(matter_id)
     step = Step(view["stage"]) if view["status"] == "open" else None

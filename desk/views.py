@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hefa.review import vocabulary as vocab
+from hefa.review.documents.incoming import OMITTED
 from hefa.review.documents.prescreen import CATEGORY_ZH
 
 
@@ -24,11 +25,17 @@ def findings_table(findings: list[dict[str, Any]]) -> str:
     for f in findings:
         sure = f.get("confidence")
         rows.append(f"| {_cell(f.get('article'))} | {f['paragraph_index']} | "
-                    f"{CATEGORY_ZH.get(f['category'], f['category'])} | {_cell(f['matched_text'])} | "
+                    f"{_category_zh(f['category'])} | {_cell(f['matched_text'])} | "
                     f"{_cell(f['basis'])} | {_cell(_explained(f))} | "
                     f"{_cell(f.get('rule'))}：{_cell(f.get('evidence'))} | "
                     f"{'—' if sure is None else f'{float(sure):.2f}'} |")
     return "\n".join(rows)
+
+
+def _category_zh(category: str) -> str:
+    if category == OMITTED:
+        return "其余提示（未逐条保存）"
+    return CATEGORY_ZH.get(category, category)
 
 
 def _explained(finding: dict[str, Any]) -> str:

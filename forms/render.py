@@ -33,6 +33,7 @@ import jinja2
 
 from hefa.forms import layout
 from hefa.forms.markup import Kind, MarkupError, parse, protect
+from hefa.review import vocabulary as vocab
 
 TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
 TEMPLATE_SUFFIX: Final = ".md.j2"
@@ -46,15 +47,11 @@ DOCUMENT_TITLES: Final[dict[str, str]] = {
     "filing_report": "备案报告",  # 规范性文件备案
 }
 
-# Opinion conclusions (审查结论), from the domain reference.
-CONCLUSION_TEXT: Final[dict[str, str]] = {
-    "lawful": "合法，同意提交审议",
-    "amend": "修改后合法，建议修改后提交",
-    "unlawful": "不合法，不得提交审议",
-}
-RISK_LEVEL_TEXT: Final[dict[str, str]] = {"low": "低", "medium": "中", "high": "高"}
-DECISION_TEXT: Final[dict[str, str]] = {"approve": "同意", "reject": "不同意", "defer": "暂缓"}
-CONTROLLABLE_TEXT: Final[dict[str, str]] = {"yes": "可控", "no": "不可控"}
+# Labels of recorded choices (审查结论、风险等级、可控性、会议决定): from the one vocabulary.
+CONCLUSION_TEXT: Final[dict[str, str]] = vocab.CONCLUSION.as_choices()
+RISK_LEVEL_TEXT: Final[dict[str, str]] = vocab.RISK_LEVEL.as_choices()
+DECISION_TEXT: Final[dict[str, str]] = vocab.DECISION.as_choices()
+CONTROLLABLE_TEXT: Final[dict[str, str]] = vocab.CONTROLLABLE.as_choices()
 
 # The statutory checklist of 国办发〔2018〕115号 (合法性审核内容), aspect → item; a helper for
 # building the ``checklist`` context of a legal opinion.

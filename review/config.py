@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     max_uncompressed_bytes: int = 100 * 1024 * 1024
     max_zip_entries: int = 2000
     max_compression_ratio: int = 200
+    # Bounded work: a document's paragraphs, the findings stored per version (the total is
+    # kept), the findings listed one by one in a legal opinion (it says how many more), and
+    # the size of any generated document.
+    max_paragraphs: int = 10_000
+    max_stored_findings: int = 200
+    opinion_findings_listed: int = 50
+    max_document_bytes: int = 5 * 1024 * 1024
+    # How long a step waits for another writer's transaction (SQLite busy timeout, PostgreSQL
+    # lock_timeout) before it fails with one line; transactions are short, documents are
+    # rendered outside them.
+    write_wait_seconds: float = 30.0
 
     # Prefect
     prefect_api_url: str = Field(

@@ -1,8 +1,8 @@
 """Checks at the door: every text a person gives is bounded and printable.
 
-Over-long fields, control characters and zero-width or bidirectional-override
-characters are refused with one line naming the field; names used for files
-never carry path separators.
+Over-long fields, control characters, zero-width or bidirectional-override
+characters and bytes that are not UTF-8 (U+FFFD, or Python's surrogate escapes) are
+refused with one line naming the field; names used for files never carry path separators.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ def text(value: str | None, field: str, *, max_len: int = 200, required: bool = 
     if len(value) > max_len:
         raise InvalidInput(f"“{field}”过长（{len(value)} 字，上限 {max_len}） / {field} is too long")
     for ch in value:
+        if ch == "\ufffd" or "\udc80" <= ch <= "\udcff":
+            raise InvalidInput(f"“{field}”含有无法识别的字节（不是 UTF-8 编码） / {field} contains bytes "
+                               "that are not UTF-8")
         category = unicodedata.category(ch)
         if multiline and ch in _ALLOWED_CONTROL_MULTILINE:
             continue

@@ -70,6 +70,12 @@ MSG_NOT_WORD = (
 )
 MSG_MACRO = "文件包含宏（启用宏的文档），无法审查 / the file contains macros (macro-enabled)"
 MSG_UNREADABLE = "无法解析文档内容 / the document content could not be parsed"
+MSG_TOO_MANY_PARAGRAPHS = (
+    "文档段落过多（{count} 段，上限 {limit} 段），请拆分或精简后提交 / "
+    "the document has too many paragraphs ({count}, limit {limit})"
+)
+# A paragraph's start tag, whatever the namespace prefix (<w:p>, <w:p w:rsidR=…>, <w:p/>).
+_PARAGRAPH_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?p[\s>/]")
 
 
 # ---------------------------------------------------------------------------
@@ -429,15 +435,31 @@ def _find_title(body_elements: list[tuple[etree._Element, Paragraph]]) -> str:
     return non_empty[0][1].text.strip() if non_empty else ""
 
 
-def extract_document(data: bytes) -> ExtractedDocument:
+def count_paragraphs(data: bytes) -> int:
+    """How many paragraphs (body, tables, text boxes) a validated .docx holds, counted on the
+    raw XML without parsing it: cheap enough to refuse a huge document before any work."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read("word/document.xml")
+    return sum(1 for _ in _PARAGRAPH_TAG.finditer(xml))
+
+
+def extract_document(data: bytes, *, max_paragraphs: int | None = None) -> ExtractedDocument:
     """Extract title, paragraphs (with 章/条/项 context) and tables from a validated .docx.
 
     Call ``validate_docx`` first. Table-cell paragraphs are included in
     ``paragraphs`` (after the paragraphs preceding their table) so the pre-screen
-    sees them.
+    sees them. A document of more than ``max_paragraphs`` paragraphs is refused before
+    it is parsed (the work of parsing and pre-screening grows with it).
     """
     import docx  # python-docx; imported here so validation alone stays light
 
+    if max_paragraphs is not None:
+        try:
+            count = count_paragraphs(data)
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise InvalidDocument(MSG_UNREADABLE) from exc
+        if count > max_paragraphs:
+            raise InvalidDocument(MSG_TOO_MANY_PARAGRAPHS.format(count=count, limit=max_paragraphs))
     try:
         document = docx.Document(io.BytesIO(data))
         style_names, default_style = _style_names(document)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +37,66 @@ def _inside(root: Path, name: str) -> Path:
     return path
 
 
+def _target(target: Path) -> Path:
+    """The folder the dossier goes into: created if missing; refused if it is not a folder."""
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"导出目标 {target} 不是文件夹 / export target is not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"无法创建导出文件夹 {target}：{exc.strerror} / cannot create the folder") from exc
+    return target.resolve()
+
+
 def export(matter_id: str, directory: Path) -> dict[str, Any]:
-    """Write versions, documents, status and the audit trail (CSV) into ``directory/<matter>``."""
+    """Write versions, documents, status and the audit trail (CSV) into ``directory/<matter>``.
+
+    Everything is written into a temporary folder beside it, then renamed into place: a
+    failed export leaves no half-written dossier (no versions without a manifest).
+    """
+    target = Path(directory).expanduser()
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"导出目标 {target} 不是文件夹 / export target is not a folder")
+    with read_session() as session:
+        queries.get_matter(session, matter_id)  # an unknown matter is refused before anything is made
     generated.generate_pending(matter_id)
     with read_session() as session:
         view = queries.status(session, matter_id)
         trail = queries.trail(session, matter_id)
         chain = head(session)
-    root = (Path(directory).expanduser().resolve() / _safe_name(matter_id))
-    root.mkdir(parents=True, exist_ok=True)
+    target = _target(target)
+    final = target / _safe_name(matter_id)
+    if final.exists() and not final.is_dir():
+        raise InvalidInput(f"导出目标 {final} 已存在且不是文件夹 / {final} exists and is not a folder")
+    try:
+        root = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=target))
+    except OSError as exc:
+        raise InvalidInput(f"无法写入导出文件夹 {target}：{exc.strerror} / cannot write there") from exc
+    try:
+        files = _write(root, matter_id, view, trail, str(chain))
+        os.chmod(root, 0o755 & ~_umask())
+        if final.exists():  # an earlier export of the matter: replaced whole
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=target))
+            final.rename(old / final.name)
+            root.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            root.rename(final)
+    except OSError as exc:
+        raise InvalidInput(f"导出失败 / export failed: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # gone already after the rename
+    return {"directory": str(final), "files": files, "chain_head": str(chain)}
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write(root: Path, matter_id: str, view: dict[str, Any], trail: list[dict[str, Any]],
+           chain: str) -> list[str]:
     files: list[str] = []
     for version in view["versions"]:
         name = f"v{version['number']}-{version['sha256'][:12]}-{version['filename']}"
@@ -57,8 +111,8 @@ def export(matter_id: str, directory: Path) -> dict[str, Any]:
         writer.writeheader()
         writer.writerows(trail)
     files.append("audit.csv")
-    manifest = {"matter": view, "chain_head": str(chain), "files": files}
+    manifest = {"matter": view, "chain_head": chain, "files": files}
     _inside(root, "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2,
                                                          default=str), "utf-8")
     files.append("manifest.json")
-    return {"directory": str(root), "files": files, "chain_head": str(chain)}
+    return files

@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from hefa.review import validation as v
 from hefa.review.config import now
+from hefa.review.documents.incoming import OMITTED
 from hefa.review.errors import InvalidInput
 from hefa.review.law import gate
 from hefa.review.people.identity import Credentials
@@ -45,6 +46,8 @@ def mark_finding(creds: Credentials, matter_id: str, *, finding: int | str, reas
             raise InvalidInput(f"第 {version.number} 版只有 {len(findings)} 条预审提示，没有第 {index} 条"
                                " / no such finding")
         flagged = findings[index - 1]
+        if flagged["category"] == OMITTED:
+            raise InvalidInput("这一条只是未逐条保存的提示的计数，不是一条预审提示 / not a finding")
         session.add(FindingMark(matter_id=matter.id, version_id=version.id or 0, finding_index=index,
                                 rule=str(flagged.get("rule") or "")[:80], category=flagged["category"],
                                 clause=flagged["matched_text"], verdict=NOT_A_PROBLEM, reason=values["reason"],
