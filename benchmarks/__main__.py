@@ -20,13 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
     parser.add_argument("--postgres", action="store_true",
-                        help="also run measures 1, 3, 4, 6 on PostgreSQL at 127.0.0.1:5432")
+                        help="also run measures 1, 3, 4, 6, 8-10 on PostgreSQL at 127.0.0.1:5432")
     parser.add_argument("--only", default="", help="comma-separated groups: steps,verify,queries,prescreen,"
-                                                   "parallel (default: all)")
+                                                   "parallel,scale,front (default: all)")
+    parser.add_argument("--matters", type=int, default=None,
+                        help="open matters (suspended runs) for the scale group (default 10000; 2000 with --quick)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
 
-    from . import data_bench, flows_bench, parallel_bench, prescreen_bench
+    from . import data_bench, flows_bench, front_door_bench, parallel_bench, prescreen_bench, scale_bench
 
     plan: list[tuple[str, str, Callable[[], list[Result]]]] = [
         ("prescreen", "sqlite", lambda: prescreen_bench.run(args.quick)),
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         ("queries", "sqlite", lambda: data_bench.run_queries(args.quick)),
         ("steps", "sqlite", lambda: flows_bench.run(args.quick)),
         ("parallel", "sqlite", lambda: parallel_bench.run(args.quick)),
+        ("scale", "sqlite", lambda: scale_bench.run(args.quick, matters=args.matters)),
+        ("front", "sqlite", lambda: front_door_bench.run(args.quick)),
     ]
     if args.postgres:
         if not postgres_available():
@@ -44,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("verify", "postgres", lambda: data_bench.run_verify(args.quick, postgres=True)),
                 ("queries", "postgres", lambda: data_bench.run_queries(args.quick, postgres=True)),
                 ("parallel", "postgres", lambda: parallel_bench.run(args.quick, postgres=True)),
+                ("scale", "postgres", lambda: scale_bench.run(args.quick, postgres=True, matters=args.matters)),
             ]
     only = {g.strip() for g in args.only.split(",") if g.strip()}
     results: list[Result] = []

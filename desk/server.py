@@ -28,7 +28,7 @@ from hefa.review.services import steps
 
 def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Run one step service and what follows it; the answer as a dict."""
-    from hefa.review.law.workdays import CalendarError
+    from hefa.review.errors import CalendarError
 
     if "data_b64" in kwargs:
         kwargs = dict(kwargs)
@@ -38,10 +38,10 @@ def perform(action: str, creds: Credentials, kwargs: dict[str, Any]) -> dict[str
         return {"accepted": False, "reason": f"unknown step {action!r}", "code": "usage"}
     try:
         outcome = service(creds, **kwargs)
-    except HefaError as exc:
-        return {"accepted": False, "reason": str(exc), "code": getattr(exc, "code", type(exc).__name__)}
     except CalendarError as exc:
         return {"accepted": False, "reason": str(exc), "code": "calendar"}
+    except HefaError as exc:
+        return {"accepted": False, "reason": str(exc), "code": getattr(exc, "code", type(exc).__name__)}
     notify.after_step(action, outcome)
     return outcome.to_dict()
 

@@ -11,6 +11,7 @@ from prefect.events import emit_event
 from hefa.review.law.overdue import scan
 
 OVERDUE_CRON = "0 * * * *"  # hourly; new warnings are recorded once, so scanning often is harmless
+ARTIFACT_ROWS = 500  # the artifact shows the most overdue; a county's thousands stay in `hefa overdue`
 
 
 def _event(item: dict[str, Any]) -> None:
@@ -32,13 +33,17 @@ def overdue_scan() -> dict[str, int]:
         _event(item)
     for error in result.errors:
         logger.error("%s: %s", error["matter"], error["error"])
+    shown = sorted(result.items, key=lambda i: (-i["days_over"], i["due_on"], i["matter"]))[:ARTIFACT_ROWS]
+    more = len(result.items) - len(shown)
     create_table_artifact(
         key="overdue",
         table=[{"事项 matter": i["matter"], "标题 title": i["title"], "环节 stage": i["stage"],
                 "期限 due": i["due_on"], "状态 level": "已逾期" if i["level"] == "overdue" else "即将到期",
-                "逾期天数 days over": i["days_over"], "依据 article": i["article"]} for i in result.items]
+                "逾期天数 days over": i["days_over"], "依据 article": i["article"]} for i in shown]
         or [{"事项 matter": "—", "状态 level": "无逾期或即将到期事项"}],
-        description="逾期和即将到期的事项 / overdue and due-soon matters",
+        description="逾期和即将到期的事项 / overdue and due-soon matters"
+        + (f"（共 {len(result.items)} 项，按逾期天数显示前 {len(shown)} 项；全部见 `hefa overdue` / "
+           f"{more} more: see `hefa overdue`）" if more else ""),
     )
     logger.info("扫描完成：%d 项逾期或将到期，%d 项新预警", len(result.items), len(result.new_warnings))
     return {"items": len(result.items), "new": len(result.new_warnings), "errors": len(result.errors)}

@@ -9,8 +9,10 @@ Waking a run: when the run is Suspended (state type PAUSED), propose the state
 ``Scheduled/Resuming``, as Prefect's own resume does, but without a form input:
 the flow replays from the top, finds the step already recorded in ``review/``
 and moves on. A run that is not suspended is left alone (it will read the
-database before it next suspends); ``hefa serve`` reconciles any run left
-behind (a 503 from the server, a race with a suspension in progress).
+database before it next suspends). Every step's wake-up is also in the outbox
+(``review/records/outbox.py``): ``hefa serve``'s dispatcher (``flows/dispatch.py``)
+delivers any the fast path left (a 503 from the server, a race with a suspension in
+progress), and its slow sweep (``flows/reconcile.py``) repairs runs that drifted.
 """
 
 from __future__ import annotations
