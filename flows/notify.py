@@ -38,7 +38,7 @@ def start_matter_run(matter_id: str) -> dict[str, str | None]:
     except rest.PrefectUnavailable:
         return {"id": None, "url": None,
                 "note": "流程服务未运行，hefa serve 启动后会自动建立流程 / hefa serve will start it"}
-    steps.attach_flow_run(matter_id, run_id)
+    steps.attach_run(matter_id, run_id)
     _delivered(matter_id, pending)
     return {"id": run_id, "url": rest.ui_url(run_id)}
 

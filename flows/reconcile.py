@@ -7,7 +7,7 @@ drift — what happened behind hefa's back — found rarely and cheaply:
 - a run that ended (Completed, Failed, Cancelled, Crashed) while its matter is open:
   a run stopped by ``hefa serve``'s own shutdown (Crashed, or Cancelled with Prefect's
   "Runner is shutting down") is rescheduled, its body being replay-safe; any other gets
-  a fresh run (``steps.attach_flow_run`` records it, audited);
+  a fresh run (``steps.attach_run`` records it, audited);
 - a run left Running or Pending by a dead process: rescheduled when it has been in flight
   since before this ``hefa serve``'s runner started (``ORPHAN_AFTER_SECONDS`` after that,
   so within a minute of a restart), or for an hour wherever it runs;
@@ -115,7 +115,7 @@ def reschedule(run_id: str, message: str = "hefa serve restarted: replaying") ->
 
 def fresh_run(matter: dict[str, Any], old_run_id: str | None, why: str) -> str | None:
     """Give an open matter a new run (one per ended run: the idempotency key names it) and
-    record it with ``steps.attach_flow_run`` (audited)."""
+    record it with ``steps.attach_run`` (audited)."""
     from hefa.flows.names import flow_name
     from hefa.review.services import steps
 
@@ -124,7 +124,7 @@ def fresh_run(matter: dict[str, Any], old_run_id: str | None, why: str) -> str |
     run_id = rest.create_matter_run(flow_name(matter["kind"]), matter["id"], matter["title"],
                                     tags, idempotency_key=key or
                                     f"hefa-{matter['id']}-{matter['created_at'].isoformat()}")
-    steps.attach_flow_run(matter["id"], run_id)
+    steps.attach_run(matter["id"], run_id)
     log.warning("事项 %s 的流程 %s %s，已新建流程 %s / fresh run", matter["id"], old_run_id, why, run_id)
     return run_id
 
@@ -355,7 +355,7 @@ def start_missing_runs() -> int:
     """Create the runs of matters that have none (the same idempotency key as ``hefa submit``
     uses, so a submit still creating its run and this pass never make two)."""
     started = 0
-    for matter in queries.matters_without_flow_run():
+    for matter in queries.matters_without_run():
         if notify.start_matter_run(matter["id"])["id"] is None:
             return started
         started += 1

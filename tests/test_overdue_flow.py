@@ -35,10 +35,15 @@ def test_scan_twice_emits_each_warning_once(served: Served, sqlite_office: Offic
     monkeypatch.setenv("HEFA_TODAY", "2026-04-02")
     reset_caches()
 
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from hefa.flows.overdue_flow import overdue_scan
 
-    first = overdue_scan()
-    second = overdue_scan()
+    # Prefect's settings may have been read earlier in this process (other tests import it):
+    # point this flow at the served server explicitly, never at a temporary one.
+    with temporary_settings({PREFECT_API_URL: api}):
+        first = overdue_scan()
+        second = overdue_scan()
     assert first["new"] >= 1 and second["new"] == 0
 
     resource = f"hefa.matter.{matter}"

@@ -237,8 +237,8 @@ def wait_labels(matter_ids: list[str]) -> dict[str, str]:
                                        version=r.number)) for r in rows}
 
 
-def matters_without_flow_run(limit: int = 100) -> list[dict[str, Any]]:
-    """Open matters whose flow run was never created (Prefect was down at submit)."""
+def matters_without_run(limit: int = 100) -> list[dict[str, Any]]:
+    """Open matters whose workflow run was never created (the engine was down at submit)."""
     from hefa.review.records.db import read_session
 
     with read_session() as session:

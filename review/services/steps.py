@@ -43,7 +43,6 @@ SERVICES: dict[str, Callable[..., StepOutcome]] = {
     "finding-mark": mark_finding,
 }
 
-attach_flow_run = attach_run  # the older name, until every caller says attach_run
 
 __all__ = [
     "SERVICES",
