@@ -28,26 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     today: dt.date | None = None  # HEFA_TODAY: a frozen date for drills and tests
 
-    # Configurable time limits (days / working days); see review/rules.py for the articles.
-    normative_comment_min_workdays: int = 7  # 国办发〔2018〕37号 "一般不少于7个工作日"
-    normative_review_min_workdays: int = 5  # 国办发〔2018〕115号
-    normative_review_max_workdays: int = 15  # 国办发〔2018〕115号
-    major_comment_min_days: int = 30  # 国务院令第713号 art. 15
-    major_review_min_workdays: int = 7  # 国务院令第713号 art. 26
-    contract_review_workdays: int = 5  # local contract-review rules
-    filing_within_days: int = 30  # provincial filing rules (备案)
-    penalty_decision_days: int = 90  # 《行政处罚法》 art. 60
-    penalty_hearing_request_days: int = 5  # 《行政处罚法》 art. 64
-    licence_decision_days: int = 20  # 《行政许可法》 art. 42
-    licence_extension_days: int = 10  # 《行政许可法》 art. 42
+    # What the law requires (time limits, township rules) is not here: see review/law/settings.py.
     due_soon_workdays: int = 2
-
-    # Township rule: every penalty goes through 法制审核, not only art. 58 cases.
-    penalty_review_all: bool = True
-    # Township rule: every licence decision goes through 法制审核 (国办发〔2018〕118号 cases otherwise).
-    licence_review_all: bool = True
-    # Contracts at or above this amount (yuan) are 重大合同 and need collective deliberation.
-    major_contract_amount: int = 1_000_000
 
     # Credentials
     lockout_failures: int = 5

@@ -12,14 +12,14 @@ import datetime as dt
 
 import pytest
 
-from hefa.review.config import Settings
 from hefa.review.errors import Reason
 from hefa.review.law import gate
 from hefa.review.law.gate import Actor, MatterSnapshot, Request, VersionRecord
 from hefa.review.law.rules import RULES, Kind, Role, Step
+from hefa.review.law.settings import LawSettings
 
 TODAY = dt.date(2026, 11, 2)  # a Monday
-SETTINGS = Settings().model_dump()
+SETTINGS = LawSettings().model_dump()
 DRAFTER = Actor(1, "zhang", frozenset({Role.DRAFTER}), "河东镇")
 COUNSEL = Actor(2, "li", frozenset({Role.COUNSEL}), "河东镇")
 SECRETARY = Actor(3, "zhao", frozenset({Role.SECRETARY}), "河东镇")

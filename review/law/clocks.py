@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from hefa.review.config import settings, today
 from hefa.review.law import workdays
 from hefa.review.law.rules import Bound, StageRule, Start, Step, TimeLimit, Unit, rules_for
+from hefa.review.law.settings import law_settings
 
 if TYPE_CHECKING:
     from hefa.review.records.models import Matter
 
 
 def limit_value(limit: TimeLimit) -> int:
-    return int(getattr(settings(), limit.setting))
+    return int(getattr(law_settings(), limit.setting))
 
 
 def advance(start: dt.date, amount: int, unit: Unit) -> dt.date:

@@ -4,7 +4,7 @@ article. This is the only place the order is written; the gate, the flows, the
 CLI's ``pending`` and the deadline scan all read it from here.
 
 Numbers that provincial or local rules set are not written here: a ``TimeLimit``
-names the setting (``review/config.py``) that holds it.
+names the law setting (``review/law/settings.py``) that holds it.
 """
 
 from __future__ import annotations
@@ -331,10 +331,10 @@ OVERRIDES: Mapping[str, str] = {
 
 
 def setting_types() -> dict[str, type]:
-    """The installation's settings and their types (``review/config.py``), for checking the table."""
-    from hefa.review.config import Settings
+    """The law settings and their types (``review/law/settings.py``), for checking the table."""
+    from hefa.review.law.settings import law_setting_types
 
-    return {name: f.annotation for name, f in Settings.model_fields.items()}  # type: ignore[misc]
+    return law_setting_types()
 
 
 def _check_settings(where: str, table: KindRules, settings: Mapping[str, type]) -> set[str]:

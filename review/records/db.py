@@ -25,7 +25,7 @@ from hefa.review.errors import ConfigurationError
 from hefa.review.paths import ensure_home, hefa_home, private_file
 
 # The Alembic head this code expects; tests check it matches the migrations folder.
-SCHEMA_HEAD = "0004_front_door"
+SCHEMA_HEAD = "0008_checklists"
 _WRITE_LOCK_KEY = 0x68656661  # "hefa"
 MIGRATIONS = Path(__file__).parent / "migrations"
 

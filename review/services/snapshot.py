@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hefa.review.config import now, settings, today
+from hefa.review.config import now, today
 from hefa.review.law import gate
 from hefa.review.law.rules import Role, Step, rules_for
+from hefa.review.law.settings import law_settings
 from hefa.review.records.models import (
     Deliberation,
     DocumentVersion,
@@ -48,7 +49,7 @@ def _records(session: Session, model: type, matter_id: str) -> list[Any]:
 
 def new_matter(kind: str) -> gate.MatterSnapshot:
     """The snapshot of a matter about to be submitted."""
-    return gate.MatterSnapshot.new(rules_for(kind), settings().model_dump(), today())
+    return gate.MatterSnapshot.new(rules_for(kind), law_settings().model_dump(), today())
 
 
 def snapshot(session: Session, matter: Matter, request: gate.Request | None = None) -> gate.MatterSnapshot:
@@ -66,7 +67,7 @@ def snapshot(session: Session, matter: Matter, request: gate.Request | None = No
     return gate.MatterSnapshot(
         kind_rules=rules_for(matter.kind),
         status=matter.status,
-        settings=settings().model_dump(),
+        settings=law_settings().model_dump(),
         today=today(),
         flags=frozenset(f for f in matter.flags.split(",") if f),
         drafter_id=matter.drafter_id,

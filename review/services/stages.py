@@ -15,10 +15,11 @@ from sqlmodel import Session
 
 from hefa.review import validation as v
 from hefa.review import vocabulary as vocab
-from hefa.review.config import now, settings, today
+from hefa.review.config import now, today
 from hefa.review.errors import InvalidInput
 from hefa.review.law import gate
 from hefa.review.law.rules import Kind, Step
+from hefa.review.law.settings import law_settings
 from hefa.review.people.identity import Credentials
 from hefa.review.records.models import (
     DeadlineExtension,
@@ -266,7 +267,7 @@ def extend_deadline(creds: Credentials, matter_id: str, *, days: int | str, reas
     payload = {"days": days, "reason": reason}
 
     def parse(matter: Matter) -> Parsed:
-        maximum = settings().licence_extension_days
+        maximum = law_settings().licence_extension_days
         extra = v.count(days, "延长天数", maximum=maximum)
         if extra < 1:
             raise InvalidInput(f"延长天数须为 1–{maximum} / days must be 1–{maximum}")

@@ -15,10 +15,11 @@ from sqlalchemy import Integer, cast, func, select
 from sqlmodel import Session
 
 from hefa.review import validation as v
-from hefa.review.config import now, settings, today
+from hefa.review.config import now, today
 from hefa.review.errors import InvalidInput
 from hefa.review.law import gate
 from hefa.review.law.rules import Kind, Step
+from hefa.review.law.settings import law_settings
 from hefa.review.people.identity import Credentials
 from hefa.review.records import storage
 from hefa.review.records.models import DocumentVersion, Matter, Officer
@@ -79,7 +80,7 @@ def _contract_flags(kind: str, flags: set[str], amount: int | None) -> set[str]:
     """A contract at or above ``major_contract_amount`` is 重大合同: the flag follows the amount."""
     if kind != Kind.CONTRACT or amount is None:
         return flags
-    if amount >= settings().major_contract_amount:
+    if amount >= law_settings().major_contract_amount:
         return flags | {MAJOR_CONTRACT_FLAG}
     return flags - {MAJOR_CONTRACT_FLAG}
 
