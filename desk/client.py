@@ -1,23 +1,22 @@
 """Asking the desk of a running ``hefa serve`` (standard library only).
 
 The CLI sends steps; a matter's flow sends its ``review/`` work. When no desk
-answers — none running, or one serving another database or clock — the caller
-does the work in its own process.
+answers, the caller does the work in its own process. A desk serving another
+database or clock answers ``desk-mismatch`` (``desk/handshake.py``): a CLI step is
+then refused with one line, never run here with other settings; a flow's work is
+done in its own process, as before.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 from typing import Any
 
+from hefa.desk.handshake import MISMATCH, caller_context
 from hefa.review.paths import desk_socket
 from hefa.review.people.identity import Credentials
-
-CONTEXT_VARIABLES = ("HEFA_DATABASE_URL", "HEFA_TODAY")
-
 
 DESK_GONE = "desk-gone"  # the code of an answer the desk never finished giving
 
@@ -33,7 +32,7 @@ def call(request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any] | No
     path = desk_socket()
     if not path.exists():
         return None
-    request = request | {"context": {name: os.environ.get(name) for name in CONTEXT_VARIABLES}}
+    request = request | {"context": caller_context()}
     body = json.dumps(request, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
     chunks: list[bytes] = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -59,7 +58,7 @@ def call(request: dict[str, Any], timeout: float = 120.0) -> dict[str, Any] | No
         answer = json.loads(b"".join(chunks))
     except ValueError:
         return _gone("unreadable answer")
-    return None if answer.get("code") == "desk-mismatch" else answer
+    return answer
 
 
 def _gone(why: str) -> dict[str, Any]:
@@ -83,4 +82,4 @@ def ask_flow(work: str, **kwargs: Any) -> dict[str, Any] | None:
     its database stayed locked): the flow then does the work itself (it is idempotent), so
     that the flow sees the work's own result or error, never an error answer in its place."""
     answer = call({"flow_work": work, "kwargs": kwargs})
-    return None if answer is not None and answer.get("code") in (DESK_GONE, "desk") else answer
+    return None if answer is not None and answer.get("code") in (DESK_GONE, "desk", MISMATCH) else answer

@@ -18,7 +18,7 @@ import socketserver
 import threading
 from typing import Any
 
-from hefa.desk.client import CONTEXT_VARIABLES
+from hefa.desk.handshake import MISMATCH, desk_identity, mismatch
 from hefa.flows import notify
 from hefa.review.errors import HefaError
 from hefa.review.paths import desk_socket
@@ -64,7 +64,7 @@ def flow_work(work: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A matter flow's ``review/`` work, done here where the domain is loaded."""
     from hefa.desk import flow_work as works
 
-    allowed = {"take_form_input": works.take_form_input, "matter_view": works.matter_view}
+    allowed = {"ignore_form_input": works.ignore_form_input, "matter_view": works.matter_view}
     if work not in allowed:
         return {"code": "usage", "reason": f"unknown flow work {work!r}"}
     return allowed[work](**kwargs)
@@ -74,9 +74,11 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         try:
             request = json.loads(self.rfile.readline())
-            if not _same_installation(request.get("context") or {}):
-                answer = {"accepted": False, "reason": "desk serves another configuration",
-                          "code": "desk-mismatch"}
+            why = mismatch(request.get("context") or {}, desk_identity())
+            if why is not None:
+                answer = {"accepted": False, "reason": why, "code": MISMATCH, "desk": desk_identity()}
+                if "flow_work" not in request:
+                    _audit_mismatch(request, why)
             elif "flow_work" in request:
                 answer = flow_work(request["flow_work"], request.get("kwargs") or {})
             else:
@@ -89,9 +91,18 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.write(json.dumps(answer, ensure_ascii=False, default=str).encode() + b"\n")
 
 
-def _same_installation(context: dict[str, Any]) -> bool:
-    """The CLI's database and clock are the desk's (else the CLI works in-process)."""
-    return all((os.environ.get(name) or None) == (context.get(name) or None) for name in CONTEXT_VARIABLES)
+def _audit_mismatch(request: dict[str, Any], why: str) -> None:
+    """A CLI step refused because its installation or clock is not the desk's: audited here, in the
+    desk's own installation, like any refusal (nothing else is written)."""
+    from hefa.review.services.steps import refuse_unparsed
+
+    name = str((request.get("credentials") or {}).get("name") or "?")[:64]
+    kwargs = request.get("kwargs") or {}
+    try:
+        refuse_unparsed(name, str(request.get("action", "?"))[:40], str(kwargs.get("matter_id") or ""), why,
+                        channel="cli", request_id=kwargs.get("request_id"))
+    except HefaError:
+        pass  # the desk's own installation cannot record it (its clock is refused): the answer still goes
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
