@@ -21,7 +21,8 @@ Choices where the standard leaves room or python-docx has no API (set with lxml)
   similar face when none of the names is installed.
 * Page numbers: "— 1 —" in 四号 宋体, on the outer side (odd pages right, even pages left, one
   character in from the margin), about 7 mm below the text block, via a PAGE field.
-* Signature block (落款): right-aligned, two characters in from the right margin.
+* Signature block (落款): right-aligned, two characters in from the right margin, kept on one page
+  with the last lines of text before it (``keep_signature_with_text``: keepNext/keepLines).
 """
 
 from __future__ import annotations
@@ -409,3 +410,27 @@ def add_block(document: DocumentObject, block: Block) -> None:
     else:
         document.add_paragraph(block.text, style=STYLES[block.kind].name)
 
+
+def keep_signature_with_text(document: DocumentObject) -> None:
+    """Keep the signature block (落款) on one page with the last lines of text before it.
+
+    GB/T 9704 practice: a signature never stands alone on a page. The last body paragraph before
+    the last run of 落款 lines is kept in one piece (``keep_together``) and kept with what
+    follows (``keep_with_next``), as are the blank lines between and every 落款 line but the
+    last; a word processor then moves them to the next page together.
+    """
+    paragraphs = document.paragraphs
+    signature = STYLES[Kind.RIGHT].name
+    lines = [i for i, p in enumerate(paragraphs) if p.style is not None and p.style.name == signature]
+    if not lines:
+        return
+    last = first = lines[-1]
+    while first - 1 in lines:
+        first -= 1
+    text = first - 1
+    while text >= 0 and not paragraphs[text].text.strip():
+        text -= 1
+    for paragraph in paragraphs[max(text, 0):last]:
+        paragraph.paragraph_format.keep_with_next = True
+    if text >= 0:
+        paragraphs[text].paragraph_format.keep_together = True

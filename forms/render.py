@@ -45,6 +45,8 @@ DOCUMENT_TITLES: Final[dict[str, str]] = {
     "risk_report": "风险评估报告",  # 国务院令第713号 arts. 22-24
     "deliberation_minutes": "集体讨论纪要",  # 国务院令第713号 art. 30
     "filing_report": "备案报告",  # 规范性文件备案
+    "register": "规范性文件登记簿",  # 统一登记、有效期、清理 (issue 16)
+    "annual_report": "法治政府建设年度报告（统计部分）",  # issue 16
 }
 
 # Labels of recorded choices (审查结论、风险等级、可控性、会议决定): from the one vocabulary.
@@ -52,19 +54,6 @@ CONCLUSION_TEXT: Final[dict[str, str]] = vocab.CONCLUSION.as_choices()
 RISK_LEVEL_TEXT: Final[dict[str, str]] = vocab.RISK_LEVEL.as_choices()
 DECISION_TEXT: Final[dict[str, str]] = vocab.DECISION.as_choices()
 CONTROLLABLE_TEXT: Final[dict[str, str]] = vocab.CONTROLLABLE.as_choices()
-
-# The statutory checklist of 国办发〔2018〕115号 (合法性审核内容), aspect → item; a helper for
-# building the ``checklist`` context of a legal opinion.
-STATUTORY_CHECKLIST: Final[tuple[tuple[str, str], ...]] = (
-    ("主体", "制定主体是否合法"),
-    ("权限", "是否超越法定职权"),
-    ("内容", "内容是否符合宪法、法律、法规、规章和国家政策"),
-    ("内容", "是否违法设立行政许可、行政处罚、行政强制、行政征收、行政收费等事项"),
-    ("内容", "是否没有法律法规依据减损权利或增加义务"),
-    ("权限", "是否没有依据增加本单位权力或减少法定职责"),
-    ("程序", "是否违反制定程序"),
-)
-
 
 class UnknownDocument(KeyError):
     """No template of that name; the message lists the documents hefa can write."""
@@ -242,6 +231,7 @@ def render_document(
     layout.set_up(document)
     for block in blocks:
         layout.add_block(document, block)
+    layout.keep_signature_with_text(document)
     title = "".join(b.text for b in blocks if b.kind is Kind.TITLE)
     core = document.core_properties
     core.title = title or DOCUMENT_TITLES[name]

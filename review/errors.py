@@ -35,6 +35,20 @@ class Reason(StrEnum):
     REVIEW_TIME = "review-time"  # deliberation too soon after the draft went to counsel
     UNKNOWN_FLAG = "unknown-flag"  # a flag the kind does not have
     CALENDAR = "calendar"  # a date beyond the official calendar data
+    CONTROLS_UNCONFIRMED = "controls-unconfirmed"  # counsel (or the head) has not confirmed the flags yet
+    FLAG_REQUIRED = "flag-required"  # a flag the law makes (重大合同 by amount) may not be removed
+    ENFORCEMENT_OFFICERS = "enforcement-officers"  # fewer than two certified enforcement officers (持证)
+    LEGAL_QUALIFICATION = "legal-qualification"  # 法制审核 without 法律职业资格 (行政处罚法 第五十八条)
+    MEETING_KIND = "meeting-kind"  # a meeting that may not decide this kind (常务会议或者全体会议)
+    EXTENSION_NOTICE = "extension-notice"  # an extension without telling the applicant its reason
+    CHECKLIST_INCOMPLETE = "checklist-incomplete"  # an item of the kind's checklist unanswered (or unknown)
+    CHECKLIST_NOTE = "checklist-note"  # 不符合 without a note saying why
+    CHECKLIST_CONFLICT = "checklist-conflict"  # a 合法 conclusion over an item found 不符合
+    NOT_IN_FORCE = "not-in-force"  # a register decision on a document not (or no longer) in force
+    CORRECTION_OPEN = "correction-open"  # 继续有效 while a 督促整改 is open
+    FOLLOW_UP = "follow-up"  # the revise-or-repeal matter named is not a fit follow-up
+    UNKNOWN_SETTING = "unknown-setting"  # hefa config set: no law setting of that name
+    SETTING_VALUE = "setting-value"  # hefa config set: a value not of the setting's type
     # decided at the door, before the gate
     CREDENTIALS = "credentials"  # see CredentialsRefused.why
     INVALID_INPUT = "invalid-input"

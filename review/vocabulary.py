@@ -124,7 +124,52 @@ MEETING_KIND = Vocabulary(
     Term("办公会议", "办公会议", "office meeting"),
     Term("党组会议", "党组会议", "Party group meeting"),
     Term("集体讨论会议", "集体讨论会议", "collective discussion"),
+    Term("村民会议", "村民会议", "villagers' assembly"),  # 《村民委员会组织法》第二十四条
+    Term("村民代表会议", "村民代表会议", "villagers' representative assembly"),
 )
+
+# After filing (issue 16): the register of documents in force, 备案审查 and 清理.
+REGISTER_STATUS = Vocabulary(
+    "文件状态",
+    Term("in-force", "有效", "in force"),
+    Term("amended", "已修改", "amended"),
+    Term("repealed", "已废止", "repealed"),
+    Term("expired", "已失效", "expired"),
+)
+FILING_REVIEW = Vocabulary(
+    "备案审查结果",
+    Term("passed", "审查通过", "passed"),
+    Term("opinion", "审查意见（须纠正）", "review opinion: correct"),
+)
+REGISTER_DECISION = Vocabulary(
+    "清理结论",
+    Term("keep", "继续有效", "keep in force"),
+    Term("amend", "修改", "amend"),
+    Term("repeal", "废止", "repeal"),
+)
+CORRECTION_STATUS = Vocabulary(
+    "整改状态",
+    Term("open", "督促整改中", "open"),
+    Term("closed", "已整改", "closed"),
+)
+
+# 逐项审查结果: counsel's answer to one item of the kind's checklist (review/law/checklists.py).
+ITEM_RESULT = Vocabulary(
+    "逐项审查结果",
+    Term("conforms", "符合", "conforms"),
+    Term("fails", "不符合", "does not conform"),
+    Term("na", "不适用", "not applicable"),
+)
+# The opinion form's checklist field (flows/inputs.py): one line per item, as the CLI's --item.
+ITEMS_FIELD_TITLE = "逐项审查结果 / checklist"
+ITEMS_FIELD_HELP = ("每行一项：项目代码=符合 | 不符合:说明 | 不适用[:说明]；本类事项的全部项目都须填写，"
+                    "“不符合”须写明说明，且不能与“合法”结论同时出现（项目代码见上方说明）")
+
+# 确认适用程序 (issue 14): the controls form's fields (flows/inputs.py), as the CLI's `hefa controls`.
+CONTROLS_FIELD_TITLE = "适用的程序标记 / controls that apply"
+CONTROLS_FIELD_HELP = ("逗号分隔的标记代码（见上方说明中起草人提出的标记）；列出全部适用的标记，未列出的即不适用，"
+                       "全部不适用时留空 / comma-separated flag codes; those left out do not apply")
+CONTROLS_REASON_TITLE = "确认或更改的理由 / reason"
 
 EVENT_OUTCOME = Vocabulary(
     "结果",
@@ -142,4 +187,5 @@ MATTER_STATUS = Vocabulary(
 )
 
 ALL: tuple[Vocabulary, ...] = (CONCLUSION, CONCLUSION_SHORT, DECISION, RISK_LEVEL, CONTROLLABLE, HEARING,
-                               MEETING_KIND, EVENT_OUTCOME, MATTER_STATUS)
+                               MEETING_KIND, EVENT_OUTCOME, MATTER_STATUS, REGISTER_STATUS, FILING_REVIEW,
+                               REGISTER_DECISION, CORRECTION_STATUS, ITEM_RESULT)

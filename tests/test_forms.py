@@ -25,7 +25,6 @@ from hefa.forms import layout
 from hefa.forms.markup import MarkupError, parse
 from hefa.forms.render import (
     DOCUMENT_TITLES,
-    STATUTORY_CHECKLIST,
     TEMPLATE_SUFFIX,
     TEMPLATES_DIR,
     DocumentContextError,
@@ -35,6 +34,7 @@ from hefa.forms.render import (
     render_document,
     render_text,
 )
+from hefa.review.law.checklists import checklist_for
 
 CHAIN_HASH = "9f2c4e7a" * 8
 
@@ -44,7 +44,7 @@ MATTER: dict[str, Any] = {
     "kind_zh": "行政规范性文件",
     "title": "河市镇农家乐经营管理暂行办法",
     "organ": "河市镇人民政府",
-    "drafter": "河市镇文化旅游服务中心",
+    "drafter": "王芳",  # the officer who drafted (承办人); the organ is the drafting organ
 }
 VERSION: dict[str, Any] = {
     "number": 2,
@@ -94,10 +94,24 @@ FINDINGS: list[dict[str, Any]] = [
 CHAIN_HEAD = {"seq": 42, "hash": CHAIN_HASH}
 
 
+NORMATIVE = checklist_for("normative-document")
+# Counsel's entries: two items found 不符合 (with notes), one 不适用, the rest 符合.
+ENTRIES: dict[str, tuple[str, str]] = {
+    "no-new-measures": ("不符合", "第一条设定罚款、第六条设定收费，超越规范性文件的权限"),
+    "rights": ("不符合", "第九条限定在指定企业采购，增加经营者义务"),
+    "procedure": ("不适用", "尚未进入集体审议程序"),
+}
+
+
 def _checklist() -> list[dict[str, str]]:
-    results = ["合法", "未超越", "符合", "存在，见第四部分", "存在，见第四部分", "否", "未违反"]
-    return [{"item": item, "result": r}
-            for (_, item), r in zip(STATUTORY_CHECKLIST, results, strict=True)]
+    return [{"item": i.question, "question": i.question, "basis": i.basis,
+             "result": ENTRIES.get(i.key, ("符合", ""))[0], "note": ENTRIES.get(i.key, ("符合", ""))[1]}
+            for i in NORMATIVE.items]
+
+
+def _problems() -> list[dict[str, str]]:
+    return [{"question": i.question, "basis": i.basis, "note": ENTRIES[i.key][1]}
+            for i in NORMATIVE.items if ENTRIES.get(i.key, ("",))[0] == "不符合"]
 
 
 def opinion_context() -> dict[str, Any]:
@@ -112,8 +126,10 @@ def opinion_context() -> dict[str, Any]:
             "《国务院办公厅关于全面推行行政规范性文件合法性审核机制的指导意见》"
             "（国办发〔2018〕115号）",
         ],
+        "checklist_source": NORMATIVE.source,
         "checklist": _checklist(),
-        "findings": FINDINGS,
+        "problems": _problems(),
+        "hints": [f | {"mark": ""} for f in FINDINGS],
         "doc_number": "河法审〔2026〕3号",
         "chain_head": CHAIN_HEAD,
         "generated_at": dt.datetime(2026, 11, 25, 16, 5),
@@ -181,11 +197,47 @@ def filing_context() -> dict[str, Any]:
     })
 
 
+def register_context() -> dict[str, Any]:
+    """The register of documents in force (登记簿), one document amended by a later one, one in force."""
+    rows = [
+        {"number": "河政规〔2026〕1号", "title": "河市镇农家乐经营管理暂行办法", "organ": MATTER["organ"],
+         "issued_on": dt.date(2026, 3, 1), "valid_until": dt.date(2028, 2, 29), "status_zh": "已修改",
+         "note": "由 2026-0031 已修改；暂行/试行"},
+        {"number": "河政规〔2026〕2号", "title": "河市镇集贸市场管理规定", "organ": MATTER["organ"],
+         "issued_on": dt.date(2026, 9, 1), "valid_until": None, "status_zh": "有效", "note": ""},
+    ]
+    return {"organ": MATTER["organ"], "on": dt.date(2026, 12, 1), "rows": rows,
+            "counts": {"in-force": 1, "amended": 1, "repealed": 0, "expired": 0}, "chain_head": CHAIN_HEAD}
+
+
+def annual_report_context() -> dict[str, Any]:
+    """The statistics part of the annual report, built by the report's own context builder."""
+    from hefa.review.report.annual import _context
+    from hefa.review.report.figures import Figures
+
+    figures = Figures(
+        year=2026, chain_head=f"42:{CHAIN_HASH}", organ=MATTER["organ"],
+        matters_by_kind={"normative-document": 3, "administrative-penalty": 2}, monthly={3: 2, 9: 3},
+        opinions={"lawful": 3, "amend": 1, "unlawful": 1}, revised_after_opinion=2,
+        review_days={"normative-document": {"count": 3, "median": 6, "longest": 12, "limit": 15, "over_limit": 0}},
+        filings={"filed": 2, "within_days": 30, "on_time": 2, "late": 0},
+        corrections={"opened": 1, "closed": 1, "open_at_year_end": 0},
+        enforcement={"administrative-penalty": {"total": 2, "reviewed": 2},
+                     "administrative-licence": {"total": 0, "reviewed": 0}},
+        deliberations={"total": 4}, warnings={"overdue": 1, "due-soon": 2},
+        officers={"counsel": 2, "drafter": 3},
+        certificates={"enforcement": 4, "enforcement_valid_at_year_end": 3, "legal_qualification": 2},
+        register={"新登记": 2, "已修改": 1, "已废止": 0, "已失效": 0})
+    return _context(figures)
+
+
 CONTEXTS = {
     "legal_opinion": opinion_context,
     "risk_report": risk_context,
     "deliberation_minutes": minutes_context,
     "filing_report": filing_context,
+    "register": register_context,
+    "annual_report": annual_report_context,
 }
 
 
@@ -292,16 +344,27 @@ def test_round_trip_has_title_and_chain_head(name: str) -> None:
     assert document.core_properties.subject == DOCUMENT_TITLES[name]
 
 
-def test_legal_opinion_states_conclusion_findings_and_basis() -> None:
+def _section(text: str, start: str, end: str) -> str:
+    return text[text.index(start):text.index(end)]
+
+
+def test_legal_opinion_states_conclusion_problems_and_basis() -> None:
     document = _render("legal_opinion")
     text = _full_text(document)
     assert "经审查，修改后合法，建议修改后提交。" in text
     assert "河法审〔2026〕3号" in text
-    assert "（一）第一条：设定行政处罚" in text
-    assert "（二）第六条：设定行政收费" in text
-    assert "（三）第10段：排除、限制竞争" in text  # no article: paragraph_index 9 → 第10段
-    assert "依据：《中华人民共和国行政处罚法》第十六条；国办发〔2018〕37号" in text
-    assert "是否违法设立行政许可、行政处罚、行政强制、行政征收、行政收费等事项" in text
+    problems = _section(text, "四、发现的问题", "五、审查结论")
+    # what counsel recorded 不符合, in the checklist's order, with counsel's notes — nothing else
+    assert "（一）是否违法设立行政许可、行政处罚、行政强制、行政征收、行政收费等事项" in problems
+    assert "第一条设定罚款、第六条设定收费，超越规范性文件的权限" in problems
+    assert "（二）是否存在没有法律、法规依据作出减损公民" in problems
+    assert "（三）" not in problems and "第10段" not in problems
+    # the pre-screen's findings are hints after the signature, never problems
+    hints = text[text.index("附：预审提示"):]
+    assert "1.第一条“由镇综合执法队处五百元以上二千元以下罚款”：设定行政处罚" in hints
+    assert "3.第10段“在镇指定的配送企业处统一采购”" in hints  # no article: paragraph_index 9 → 第10段
+    assert text.index("审查人：李明") < text.index("附：预审提示")
+    assert "《中华人民共和国行政许可法》" in text
     assert "《中华人民共和国行政许可法》" in text
     assert VERSION["sha256"] in text
     assert "2026年11月5日" in text  # GB/T 9704: no leading zero
@@ -318,10 +381,27 @@ def test_legal_opinion_prints_each_conclusion(code: str, wording: str) -> None:
     assert f"经审查，{wording}。" in _full_text(_open(render_document("legal_opinion", context)))
 
 
-def test_legal_opinion_without_findings_says_none_found() -> None:
-    text = _full_text(_render("legal_opinion", findings=[], doc_number=None))
-    assert "未发现需要提示的条款" in text
+def test_legal_opinion_without_problems_says_none_found() -> None:
+    text = _full_text(_render("legal_opinion", problems=[], hints=[], doc_number=None))
+    assert "经逐项审查，未发现不符合项。" in text
+    assert "预审提示" not in text
     assert "〔2026〕3号" not in text
+
+
+def test_legal_opinion_prints_each_item_as_recorded() -> None:
+    document = _render("legal_opinion")
+    rows = [[c.text for c in row.cells] for row in document.tables[0].rows[1:]]
+    assert [r[1] for r in rows] == [i.question for i in NORMATIVE.items]
+    assert [r[2] for r in rows] == [ENTRIES.get(i.key, ("符合", ""))[0] for i in NORMATIVE.items]
+    assert rows[-1][3] == "尚未进入集体审议程序" and rows[0][3] == "—"
+    assert "已逐项审查" not in _full_text(document)
+
+
+def test_legal_opinion_names_the_drafting_organ_and_the_drafter() -> None:
+    text = _full_text(_render("legal_opinion"))
+    assert f"起草单位：{MATTER['organ']}" in text and f"承办人：{MATTER['drafter']}" in text
+    legacy = _full_text(_render("legal_opinion", checklist=[], problems=[]))
+    assert "本意见书出具时未逐项记录审查结果。" in legacy and "未发现不符合项" not in legacy
 
 
 def test_doc_number_is_centred_under_the_title() -> None:
@@ -340,11 +420,11 @@ def test_signature_block_is_right_aligned() -> None:
 
 def test_data_cannot_become_markup() -> None:
     context = opinion_context()
-    context["findings"][0]["matched_text"] = "# 第八条 | 罚款 |"
+    context["hints"][0]["matched_text"] = "# 第八条 | 罚款 |"
     context["opinion"]["reasons"] = "@right 第一行\n## 第二行"
     document = _open(render_document("legal_opinion", context))
     text = _full_text(document)
-    assert "原文：“# 第八条 | 罚款 |”" in text
+    assert "“# 第八条 | 罚款 |”" in text
     assert "@right 第一行" in [p.text for p in document.paragraphs]
     second = _first(document, "## 第二行")
     assert second.style.name == "Normal"
@@ -369,7 +449,7 @@ def test_minutes_print_the_heads_statement_last() -> None:
     assert speakers == ["刘洋", "陈静", "赵磊", "张伟"]
     head = texts[order[-1]]
     assert head == "张伟（主要负责人）：同意方案，春节后开工，分两期实施。"
-    assert texts[order[-1] - 1] == "主要负责人最后发表意见。"
+    assert "与会人员按发言顺序充分发表意见，主要负责人最后发表意见。发言按记录顺序如下：" in texts
     assert "会议决定：同意。" in texts
     assert "陈静不同意春节前施工，已如实记录。" in texts
     assert "合法性审查意见：合法，同意提交审议（李明，2026年11月5日）。" in texts
@@ -427,7 +507,7 @@ def test_title_is_xiaobiaosong_22pt_centred() -> None:
 
 
 def test_body_is_fangsong_16pt_indented_two_characters() -> None:
-    body = _first(_render("legal_opinion"), "河市镇文化旅游服务中心报送的")
+    body = _first(_render("legal_opinion"), "你单位报送的")
     assert body.style.name == "Normal"
     assert _size(body) == Pt(16)
     assert _east_asia(body) == "仿宋_GB2312"
@@ -439,7 +519,7 @@ def test_body_is_fangsong_16pt_indented_two_characters() -> None:
 def test_headings_are_heiti_and_kaiti() -> None:
     document = _render("legal_opinion")
     first = _first(document, "一、审查对象")
-    second = _first(document, "（一）第一条")
+    second = _first(document, "（一）是否违法设立")
     assert (_east_asia(first), _size(first)) == ("黑体", Pt(16))
     assert (_east_asia(second), _size(second)) == ("楷体_GB2312", Pt(16))
 
@@ -499,8 +579,8 @@ def test_properties_are_in_schema_order() -> None:
 
 def test_tables_span_the_text_block() -> None:
     table = _render("legal_opinion").tables[0]
-    assert [c.text for c in table.rows[0].cells] == ["序号", "审查事项", "审查结果"]
-    assert len(table.rows) == 1 + len(STATUTORY_CHECKLIST)
+    assert [c.text for c in table.rows[0].cells] == ["序号", "审查事项", "审查结果", "说明"]
+    assert len(table.rows) == 1 + len(NORMATIVE.items)
     assert abs(sum(c.width for c in table.columns) - Mm(156)) < Mm(1)
 
 
@@ -538,7 +618,7 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip("LibreOffice not installed (apt-get install libreoffice-writer-nogui)")
     folder = tmp_path_factory.mktemp("pdf")
     sources = []
-    for name in DOCUMENT_TITLES:
+    for name in CONTEXTS:  # a document without a sample context fails its own tests, not this fixture
         path = folder / f"{name}.docx"
         path.write_bytes(render_document(name, CONTEXTS[name]()))
         sources.append(str(path))
@@ -547,7 +627,7 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                "--convert-to", "pdf", "--outdir", str(folder), *sources]
     env = {**os.environ, "HOME": str(folder)}
     subprocess.run(command, check=True, capture_output=True, timeout=240, env=env)
-    return {name: folder / f"{name}.pdf" for name in DOCUMENT_TITLES}
+    return {name: folder / f"{name}.pdf" for name in CONTEXTS}
 
 
 def _page_count(pdf: Path) -> int:
@@ -569,3 +649,52 @@ def test_libreoffice_renders_the_document(name: str, pdfs: dict[str, Path]) -> N
         assert DOCUMENT_TITLES[name] in compact
         assert "审计链锚点" in compact
         assert "—1—" in compact
+
+
+# --- the signature block stays with the last lines of text (GB/T 9704 practice) ------------------------
+
+def _without_keeps(data: bytes) -> bytes:
+    """The same document with every keepNext/keepLines removed from its paragraphs (the control case)."""
+    document = _open(data)
+    for paragraph in document.paragraphs:
+        ppr = paragraph._p.pPr
+        if ppr is not None:
+            for tag in ("w:keepNext", "w:keepLines"):
+                for element in ppr.findall(qn(tag)):
+                    ppr.remove(element)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_signature_block_stays_on_the_page_of_the_last_lines(tmp_path: Path) -> None:
+    """For every position of the page break around the end of the text, the PDF shows the last line of
+    text, 审查人, the organ and the date on one page; without the keeps, some position splits them."""
+    if SOFFICE is None or shutil.which("pdftotext") is None:
+        pytest.skip("LibreOffice or pdftotext not installed")
+    names = []
+    for lines in range(22):  # one more line of reasons each time: the page break walks through the end
+        context = opinion_context()
+        context["opinion"] |= {"conclusion": "lawful", "reasons": [f"第{n + 1}项意见已核实。" for n in range(lines)]
+                               + ["（意见完）"]}
+        data = render_document("legal_opinion", context)
+        for variant, content in (("keep", data), ("loose", _without_keeps(data))):
+            path = tmp_path / f"{variant}-{lines:02d}.docx"
+            path.write_bytes(content)
+            names.append(path)
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run([SOFFICE, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), *map(str, names)], check=True, capture_output=True, timeout=600,
+                   env={**os.environ, "HOME": str(tmp_path)})
+
+    def together(path: Path) -> bool:
+        text = subprocess.run(["pdftotext", str(path.with_suffix(".pdf")), "-"], capture_output=True, text=True,
+                              timeout=60, check=True).stdout
+        pages = [re.sub(r"\s+", "", page) for page in text.split("\f")]
+        page = next(p for p in pages if "审查人：李明" in p)
+        return all(part in page for part in ("（意见完）", OPINION["organ"], "2026年11月5日"))
+
+    kept = {p.stem: together(p) for p in names if p.stem.startswith("keep")}
+    loose = {p.stem: together(p) for p in names if p.stem.startswith("loose")}
+    assert all(kept.values()), [name for name, ok in kept.items() if not ok]
+    assert not all(loose.values()), "no position of the page break separated the signature: the test proves nothing"

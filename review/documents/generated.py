@@ -20,20 +20,25 @@ from hefa.review.config import now, settings
 from hefa.review.documents.incoming import listed_findings
 from hefa.review.documents.prescreen import CATEGORY_ZH
 from hefa.review.errors import HefaError
+from hefa.review.law.checklists import checklist_for
 from hefa.review.law.rules import KIND_ZH, Kind, Step, rules_for
 from hefa.review.records import audit, storage
 from hefa.review.records.db import write_transaction
 from hefa.review.records.models import (
+    ChecklistEntry,
     Deliberation,
     DocumentVersion,
     Filing,
+    FindingMark,
     GeneratedDocument,
     Issuance,
     LegalOpinion,
     Matter,
     Officer,
+    OpinionNumber,
     RiskAssessment,
 )
+from hefa.review.vocabulary import ITEM_RESULT
 
 
 def _matter_context(session: Session, matter: Matter) -> dict[str, Any]:
@@ -54,23 +59,39 @@ def _officer(session: Session, officer_id: int) -> Officer:
 
 
 def _opinion_context(session: Session, matter: Matter, o: LegalOpinion) -> dict[str, Any]:
+    """The opinion as recorded: counsel's checklist answers, the problems counsel found (the items
+    recorded 不符合, with counsel's notes), the conclusion and reasons; the pre-screen's findings
+    only as hints (预审提示), with counsel's marks — never as problems (发现的问题)."""
     version = session.get(DocumentVersion, o.version_id)
     assert version is not None
     counsel = _officer(session, o.officer_id)
     table = rules_for(matter.kind)
     review = table.stage(Step.REVIEW)
+    entries = list(session.scalars(select(ChecklistEntry).where(ChecklistEntry.opinion_id == o.id)
+                                   .order_by(ChecklistEntry.position)))  # type: ignore[arg-type]
+    source = checklist_for(matter.kind).source
+    cited = set(source.split("；"))
+    # An item's basis is printed under it when it cites more than the checklist's source (cited once, above).
+    checklist = [{"item": e.question + ("" if set(e.basis.split("；")) <= cited else f"\n（依据：{e.basis}）"),
+                  "question": e.question, "basis": e.basis, "result": ITEM_RESULT.zh(e.result), "note": e.note}
+                 for e in entries]
+    problems = [{"question": e.question, "basis": e.basis, "note": e.note} for e in entries if e.result == "fails"]
     listed, more, total = listed_findings(json.loads(version.findings or "[]"), settings().opinion_findings_listed)
-    findings = [f | {"category_zh": CATEGORY_ZH.get(f["category"], f["category"])} for f in listed]
-    from hefa.forms.render import STATUTORY_CHECKLIST
-
+    marks = {m.finding_index: m.reason for m in session.scalars(
+        select(FindingMark).where(FindingMark.version_id == version.id))}
+    hints = [f | {"category_zh": CATEGORY_ZH.get(f["category"], f["category"]), "mark": marks.get(i, "")}
+             for i, f in enumerate(listed, start=1)]
+    number = session.scalar(select(OpinionNumber.number).where(OpinionNumber.opinion_id == o.id))
+    basis = [b.strip() for b in table.source.split("；")] + ([review.article] if review else [])
     return {
         "matter": _matter_context(session, matter), "version": _version_context(version),
         "opinion": {"conclusion": o.conclusion, "reasons": o.reasons, "counsel": counsel.name,
-                    "organ": counsel.organ or matter.organ, "date": o.recorded_at.date()},
-        "review_basis": [b.strip() for b in table.source.split("；")] + ([review.article] if review else []),
-        "checklist": [{"item": f"{aspect}：{item}", "result": "已逐项审查，意见见正文"}
-                      for aspect, item in STATUTORY_CHECKLIST],
-        "findings": findings, "findings_more": more, "findings_total": total,
+                    "organ": counsel.organ or matter.organ, "date": o.recorded_at.date(),
+                    "controls": o.controls},
+        "doc_number": number or "",
+        "review_basis": basis,
+        "checklist_source": source, "checklist": checklist, "problems": problems,
+        "hints": hints, "hints_more": more, "hints_total": total,
     }
 
 
@@ -89,11 +110,11 @@ def _minutes_context(session: Session, matter: Matter, d: Deliberation) -> dict[
     assert version is not None
     attendees = [a for a in d.attendees.split(",") if a]
     head = d.presiding or (attendees[0] if attendees else "主要负责人")
-    not_entered = "（发言要点未单独录入，详见会议记录原件）"
-    # Printed exactly as recorded: the gate refused any record where the head did not speak last.
-    views = json.loads(d.views or "[]") or [
-        {"member": a, "view": not_entered} for a in [*(a for a in attendees if a != head), head]]
-    if not d.head_spoke_last or views[-1]["member"] != head:
+    # Printed exactly as recorded, in the recorded order, nothing added: the gate refused any record
+    # where the head did not speak last. Statements not entered are not invented (no speaking order
+    # is made up from the attendance list): the minutes say they were not entered.
+    views = json.loads(d.views or "[]")
+    if not d.head_spoke_last or (views and views[-1]["member"] != head):
         return None  # an older record the gate would now refuse: the paper record stands
     secretary = _officer(session, d.officer_id)
     return {"matter": _matter_context(session, matter), "version": _version_context(version),

@@ -3,7 +3,10 @@
 This file is where every refusal of a step is decided: stage order, role,
 separation of duties, a current lawful opinion, stale versions, identical
 revisions, the head speaking last, document numbers, dates in the future and
-the statutory time limits — and submission itself. ``check`` is pure: a
+the statutory time limits — and submission itself; and (issue 14) the controls confirmed
+by counsel or the head before the opinion, two certified enforcement officers on a penalty
+or licence, 法律职业资格 for 法制审核 of penalties, the meetings that may decide a major
+decision, and the applicant told why a licence deadline is extended. ``check`` is pure: a
 snapshot of the matter (read inside the write transaction), the request and the
 actor go in; a ``Verdict`` with a ``Reason`` and a message comes out. The step
 services (``review/services/``) only gather the snapshot, call ``check`` and
@@ -22,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hefa.review.errors import CalendarError, Reason
+from hefa.review.law.checklists import Entry, checklist_for
 from hefa.review.law.clocks import advance, unit_zh
 from hefa.review.law.rules import DECIDING_STEPS, ROLE_ZH, Bound, KindRules, Role, StageRule, Step, TimeLimit
 from hefa.review.vocabulary import CONCLUSION_SHORT
@@ -38,6 +42,22 @@ class VersionRecord:
 
     version_id: int
     outcome: str  # conclusion / decision / "controllable" / "uncontrollable"
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """An officer named as a matter's enforcement officer (执法人员), as the records hold them:
+    their 行政执法证 number and validity, read inside the transaction."""
+
+    name: str
+    found: bool = True
+    disabled: bool = False
+    number: str = ""
+    valid_until: dt.date | None = None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return (self.found and not self.disabled and bool(self.number)
+                and self.valid_until is not None and self.valid_until >= day)
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,9 @@ class MatterSnapshot:
     review_since: dt.date | None = None  # when the current draft went to counsel
     extended: bool = False  # a head-approved extension is on record
     number_holder: str | None = None  # the matter already holding the requested 发文字号
+    controls_confirmed: bool = False  # 确认适用程序 recorded by counsel or the head
+    amount: int | None = None  # a contract's amount (yuan)
+    certificates: tuple[Certificate, ...] = ()  # the enforcement officers a request names
 
     @classmethod
     def new(cls, kind_rules: KindRules, settings: Mapping[str, object], today: dt.date) -> MatterSnapshot:
@@ -94,6 +117,10 @@ class Request:
     speakers: tuple[str, ...] = ()  # the recorded statements' speakers, in order
     number: str | None = None  # 发文字号
     reasons: Mapping[str, str] = field(default_factory=dict)
+    meeting_kind: str = ""  # 会议类型 (deliberation)
+    enforcers: tuple[str, ...] = ()  # submission: the enforcement officers named (执法人员)
+    conclusion: str | None = None  # opinion: lawful | amend | unlawful
+    checklist: tuple[Entry, ...] | None = None  # opinion: counsel's answer to each item (审查要点)
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,7 @@ class Actor:
     name: str
     roles: frozenset[Role]
     organ: str
+    legal_qualification: str = ""  # 法律职业资格证书编号, "" when not held
 
 
 @dataclass(frozen=True)
@@ -135,7 +163,14 @@ def applies(stage: StageRule, snapshot: MatterSnapshot) -> bool:
     """Whether a (possibly conditional) stage applies to this matter."""
     if stage.always_if_setting and snapshot.settings.get(stage.always_if_setting):
         return True
-    return stage.applies_when is None or stage.applies_when in snapshot.flags
+    if stage.applies_when is None:  # unconditional, or the township's own stage with its setting off
+        return stage.always_if_setting is None
+    return stage.applies_when in snapshot.flags or (stage.also_when or "") in snapshot.flags
+
+
+def limit_runs(limit: TimeLimit, flags: frozenset[str]) -> bool:
+    """Whether a time limit runs for a matter with these flags (``TimeLimit.when_flag``)."""
+    return limit.when_flag is None or limit.when_flag in flags
 
 
 def _latest_on_current(records: tuple[VersionRecord, ...], snapshot: MatterSnapshot) -> str | None:
@@ -148,6 +183,8 @@ def _stage_state(stage: StageRule, s: MatterSnapshot) -> tuple[bool, str]:
     step = stage.step
     if step is Step.SUBMISSION:
         return True, ""
+    if step is Step.CONTROLS:
+        return s.controls_confirmed, ""
     if step is Step.REVIEW:
         latest = _latest_on_current(s.opinions, s)
         if latest == "lawful":
@@ -206,7 +243,7 @@ def _check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
     if request.step == REVISE:
         return _check_revise(snapshot, request, actor)
     if request.step == EXTEND:
-        return _check_extend(snapshot, actor)
+        return _check_extend(snapshot, request, actor)
     if request.step == MARK_FINDING:
         return _check_mark(snapshot, actor)
     step = Step(request.step)
@@ -216,9 +253,14 @@ def _check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
             Reason.NOT_APPLICABLE,
             f"{snapshot.kind_rules.name_zh}不经过“{step.value}”步骤 / step does not apply to this matter",
         )
-    role = _role_check(actor, stage.role)
+    role = _role_check(actor, *stage.roles)
     if not role.accepted:
         return role
+    if stage.requires_legal_qualification and not actor.legal_qualification:
+        return Verdict.refuse(
+            Reason.LEGAL_QUALIFICATION,
+            f"{actor.name} 未登记法律职业资格，不得从事{snapshot.kind_rules.name_zh}的法制审核"
+            "（《行政处罚法》第五十八条第二款） / counsel holds no legal qualification on record")
     if stage.drafter_excluded and (actor.officer_id == snapshot.drafter_id
                                    or actor.officer_id in snapshot.uploader_ids):
         return Verdict.refuse(
@@ -229,6 +271,11 @@ def _check(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
         opinion = _latest_on_current(snapshot.opinions, snapshot)
         if opinion != "lawful":
             return Verdict.refuse(Reason.NO_CURRENT_OPINION, _opinion_missing(opinion))
+    if step is not Step.CONTROLS and not snapshot.controls_confirmed and _after_controls(snapshot, step):
+        return Verdict.refuse(
+            Reason.CONTROLS_UNCONFIRMED,
+            "适用的程序（事项标记）尚未经法律顾问或行政首长确认，不得办理此步骤；请先 hefa controls 确认"
+            " / the matter's controls are not confirmed yet")
     waiting = current.waiting_for
     if waiting is None or waiting.step is not step:
         return _out_of_order(step, waiting, current)
@@ -245,13 +292,20 @@ def _no_more(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: St
     return Verdict.ok()
 
 
-def _role_check(actor: Actor, role: Role) -> Verdict:
-    if role not in actor.roles:
+def _role_check(actor: Actor, *roles: Role) -> Verdict:
+    if not actor.roles & set(roles):
+        wanted = "或".join(f"{ROLE_ZH[r]}（{r.value}）" for r in roles)
         return Verdict.refuse(
             Reason.WRONG_ROLE,
-            f"{actor.name} 不具有{ROLE_ZH[role]}（{role.value}）岗位，不能办理此步骤 / wrong role",
+            f"{actor.name} 不具有{wanted}岗位，不能办理此步骤 / wrong role",
         )
     return Verdict.ok()
+
+
+def _after_controls(snapshot: MatterSnapshot, step: Step) -> bool:
+    """Whether ``step`` comes after the kind's 确认适用程序 stage."""
+    steps = [st.step for st in snapshot.kind_rules.stages]
+    return Step.CONTROLS in steps and step in steps and steps.index(step) > steps.index(Step.CONTROLS)
 
 
 def _future_dates(snapshot: MatterSnapshot, request: Request) -> Verdict:
@@ -269,12 +323,52 @@ def _check_submission(snapshot: MatterSnapshot, request: Request, actor: Actor) 
     if not role.accepted:
         return role
     table = snapshot.kind_rules
+    unknown = _unknown_flags(table, request)
+    if not unknown.accepted:
+        return unknown
+    return _enforcement_officers(snapshot, request)
+
+
+def _unknown_flags(table: KindRules, request: Request) -> Verdict:
     unknown = sorted(request.flags - set(table.flags))
     if unknown:
         return Verdict.refuse(Reason.UNKNOWN_FLAG,
                               f"{table.name_zh}没有标记 {unknown[0]!r}；可用：{', '.join(table.flags) or '无'}"
                               " / unknown flag")
     return Verdict.ok()
+
+
+def _enforcement_officers(snapshot: MatterSnapshot, request: Request) -> Verdict:
+    """行政执法 by at least two officers holding a valid 行政执法证 (《行政处罚法》第四十二条)."""
+    table = snapshot.kind_rules
+    needed = table.enforcement_officers_min
+    if not needed:
+        if request.enforcers:
+            return Verdict.refuse(Reason.NOT_APPLICABLE,
+                                  f"{table.name_zh}不指定行政执法人员 / this kind names no enforcement officers")
+        return Verdict.ok()
+    named = {c.name: c for c in snapshot.certificates}
+    valid = [name for name in dict.fromkeys(request.enforcers) if name in named
+             and named[name].valid_on(snapshot.today)]
+    problems = [_certificate_problem(named.get(name), name, snapshot.today)
+                for name in dict.fromkeys(request.enforcers) if name not in valid]
+    if len(valid) >= needed and not problems:
+        return Verdict.ok()
+    detail = "；".join(problems) or "未指定执法人员"
+    return Verdict.refuse(
+        Reason.ENFORCEMENT_OFFICERS,
+        f"{table.name_zh}须由不少于{needed}名持有效行政执法证的执法人员办理，现有 {len(valid)} 名（{detail}）；"
+        f"依据：{table.enforcement_article} / at least {needed} certified enforcement officers")
+
+
+def _certificate_problem(cert: Certificate | None, name: str, today: dt.date) -> str:
+    if cert is None or not cert.found:
+        return f"{name}：不是登记的人员"
+    if cert.disabled:
+        return f"{name}：已停用"
+    if not cert.number or cert.valid_until is None:
+        return f"{name}：未登记行政执法证"
+    return f"{name}：行政执法证已于 {cert.valid_until} 过期"
 
 
 def _review_applies(snapshot: MatterSnapshot) -> bool:
@@ -321,17 +415,23 @@ def _check_revise(snapshot: MatterSnapshot, request: Request, actor: Actor) -> V
     return Verdict.ok()
 
 
-def _check_extend(snapshot: MatterSnapshot, actor: Actor) -> Verdict:
+def _check_extend(snapshot: MatterSnapshot, request: Request, actor: Actor) -> Verdict:
     role = _role_check(actor, Role.HEAD)
     if not role.accepted:
         return role
-    if not any(limit.extension_setting for stage in snapshot.kind_rules.stages for limit in stage.limits):
+    extendable = [limit for stage in snapshot.kind_rules.stages for limit in stage.limits
+                  if limit.extension_setting]
+    if not extendable:
         return Verdict.refuse(Reason.NOT_APPLICABLE,
                               f"{snapshot.kind_rules.name_zh}的期限不可延长 / no extendable time limit")
     if Step.ISSUANCE in snapshot.done:
         return Verdict.refuse(Reason.ISSUED, "已作出决定，无需延长期限 / already decided")
     if snapshot.extended:
         return Verdict.refuse(Reason.ALREADY_EXTENDED, "期限已经延长过一次，不得再延长 / already extended once")
+    if any(limit.extension_notice for limit in extendable) and request.notified_on is None:
+        return Verdict.refuse(Reason.EXTENSION_NOTICE,
+                              "延长期限应当将延长期限的理由告知申请人，请填写告知日期（--notified-on）；"
+                              f"依据：{extendable[0].article} / record when the applicant was told the reason")
     return Verdict.ok()
 
 
@@ -359,6 +459,34 @@ def _check_opinion(snapshot: MatterSnapshot, request: Request, actor: Actor, sta
             Reason.STALE_VERSION,
             f"所审文稿不是现行版本（现行为第 {snapshot.current_version_number} 版 "
             f"{snapshot.current_version_sha256[:12]}），请审查最新版本 / stale version")
+    return _check_checklist(snapshot, request)
+
+
+def _check_checklist(snapshot: MatterSnapshot, request: Request) -> Verdict:
+    """逐项审查: every item of the kind's checklist answered, and nothing else; 不符合 only with a
+    note saying why; no 合法 conclusion over an item counsel found 不符合 (review/law/checklists.py)."""
+    checklist = checklist_for(snapshot.kind_rules.kind)
+    given = {e.key: e for e in request.checklist or ()}
+    unknown = sorted(set(given) - set(checklist.keys))
+    if unknown:
+        return Verdict.refuse(Reason.CHECKLIST_INCOMPLETE,
+                              f"{snapshot.kind_rules.name_zh}的审查要点中没有“{unknown[0]}”；"
+                              f"项目为：{'、'.join(checklist.keys)} / unknown checklist item")
+    missing = [i for i in checklist.items if i.key not in given]
+    if missing:
+        listed = "；".join(f"{i.key}（{i.question}）" for i in missing)
+        return Verdict.refuse(Reason.CHECKLIST_INCOMPLETE,
+                              f"逐项审查未完成，尚未填写：{listed} / every checklist item must be answered")
+    for item in checklist.items:
+        entry = given[item.key]
+        if entry.result == "fails" and not entry.note.strip():
+            return Verdict.refuse(Reason.CHECKLIST_NOTE,
+                                  f"“{item.question}”为不符合，须写明问题和依据（{item.key}=不符合:说明）"
+                                  " / a 'fails' item needs a note")
+        if entry.result == "fails" and request.conclusion == "lawful":
+            return Verdict.refuse(Reason.CHECKLIST_CONFLICT,
+                                  f"“{item.question}”记录为不符合，审查结论不能为“合法”；"
+                                  "请改为修改后合法或不合法 / 'lawful' over a failed item")
     return Verdict.ok()
 
 
@@ -379,7 +507,26 @@ def _check_deliberation(snapshot: MatterSnapshot, request: Request, actor: Actor
         return Verdict.refuse(Reason.HEAD_LAST,
                               "集体讨论时，行政首长（主持人）应当最后发表意见（国务院令第713号 第三十条）；"
                               "请按实际发言顺序记录 / the head must speak last")
+    if stage.meeting_kinds and request.meeting_kind not in stage.meeting_kinds:
+        return Verdict.refuse(Reason.MEETING_KIND,
+                              f"{snapshot.kind_rules.name_zh}应当经{'或'.join(stage.meeting_kinds)}讨论决定，"
+                              f"不能以“{request.meeting_kind or '未填'}”代替；依据：{stage.article}"
+                              " / this kind is decided only at the meetings the law names")
     return _review_time(snapshot, request)
+
+
+def _check_controls(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
+    """确认适用程序: only the kind's flags; a flag the law itself makes (重大合同 by its amount) stays."""
+    unknown = _unknown_flags(snapshot.kind_rules, request)
+    if not unknown.accepted:
+        return unknown
+    threshold = snapshot.settings.get("major_contract_amount")
+    if (snapshot.amount is not None and isinstance(threshold, int) and snapshot.amount >= threshold
+            and "major" in snapshot.kind_rules.flags and "major" not in request.flags):
+        return Verdict.refuse(Reason.FLAG_REQUIRED,
+                              f"合同金额 {snapshot.amount} 元达到重大合同标准（{threshold} 元），不得取消“major”"
+                              " / the amount makes this a major contract")
+    return Verdict.ok()
 
 
 def _check_issuance(snapshot: MatterSnapshot, request: Request, actor: Actor, stage: StageRule) -> Verdict:
@@ -404,6 +551,8 @@ def _check_participation(snapshot: MatterSnapshot, request: Request, actor: Acto
         return Verdict.ok()
     start, end = request.period
     for limit in stage.limits:
+        if not limit_runs(limit, snapshot.flags):
+            continue
         minimum_end = advance(start - dt.timedelta(days=1), _limit_value(snapshot, limit), limit.unit)
         if end < minimum_end and not _overridden(request, limit):
             return Verdict.refuse(
@@ -421,6 +570,8 @@ def _check_hearing(snapshot: MatterSnapshot, request: Request, actor: Actor, sta
     if request.notified_on is None:
         return Verdict.ok()
     for limit in stage.limits:
+        if not limit_runs(limit, snapshot.flags):
+            continue
         window_end = advance(request.notified_on, _limit_value(snapshot, limit), limit.unit)
         if snapshot.today <= window_end and not _overridden(request, limit):
             return Verdict.refuse(
@@ -453,9 +604,137 @@ def _review_time(snapshot: MatterSnapshot, request: Request) -> Verdict:
 
 
 _STEP_CHECKS = {
+    Step.CONTROLS: _check_controls,
     Step.REVIEW: _check_opinion,
     Step.DELIBERATION: _check_deliberation,
     Step.ISSUANCE: _check_issuance,
     Step.PARTICIPATION: _check_participation,
     Step.HEARING: _check_hearing,
 }
+
+
+# --- after filing: 备案审查、督促整改、登记处置（清理） (issue 16) ---------------------------------------
+
+FILING_REVIEW = "filing-review"  # 备案审查结果: 审查通过 or 审查意见
+REGISTER_DECISION = "register-decision"  # 继续有效 / 修改 / 废止 of a registered document
+CLEANUP_START = "cleanup-start"  # 清理: a campaign lists the documents due for review
+
+
+@dataclass(frozen=True)
+class AfterFiling:
+    """What the gate needs about a filed or registered document (read inside the transaction)."""
+
+    kind_rules: KindRules
+    today: dt.date
+    drafter_id: int = 0
+    organ: str = ""
+    filed: bool = False  # a 备案 record exists
+    filing_reviewed: bool = False  # the filing authority's outcome is already recorded
+    review_role: Role | None = None  # who records it (rules.FILING_REVIEW); None: no 备案审查 for the kind
+    register_status: str | None = None  # in-force | amended | repealed | expired; None: not registered
+    open_correction: bool = False  # a 督促整改 not yet closed
+    follow_up_kind: str | None = None  # the revise-or-repeal matter named: its kind
+    follow_up_status: str | None = None  # … its status (open | closed | rejected)
+    follow_up_organ: str = ""
+    follow_up_taken: bool = False  # … already the follow-up of another document
+
+
+@dataclass(frozen=True)
+class AfterFilingRequest:
+    action: str  # FILING_REVIEW | REGISTER_DECISION | CLEANUP_START
+    outcome: str = ""  # passed | opinion ; keep | amend | repeal
+    dates: Mapping[str, dt.date] = field(default_factory=dict)
+
+
+def check_after_filing(state: AfterFiling | None, request: AfterFilingRequest, actor: Actor,
+                       today: dt.date) -> Verdict:
+    """Decide a step after filing. Pure. ``state`` is None for a campaign (no one document)."""
+    for name, day in request.dates.items():
+        if day > today:
+            return Verdict.refuse(Reason.FUTURE_DATE, f"{name} {day} 晚于今天（{today}），不能记录尚未发生的事项"
+                                                      " / the date lies in the future")
+    if request.action == CLEANUP_START:
+        return _role_check(actor, Role.FILING_OFFICER)
+    assert state is not None
+    if request.action == FILING_REVIEW:
+        return _check_filing_review(state, actor)
+    return _check_register_decision(state, request, actor)
+
+
+def _check_filing_review(state: AfterFiling, actor: Actor) -> Verdict:
+    """有件必审: the outcome of the filing authority's review, once, after filing, not by the drafter;
+    a village's 村规民约 is evaluated by the township's counsel, never by the village's own."""
+    if state.review_role is None:
+        return Verdict.refuse(Reason.NOT_APPLICABLE, f"{state.kind_rules.name_zh}没有备案审查环节"
+                                                     " / no filing review for this kind")
+    role = _role_check(actor, state.review_role)
+    if not role.accepted:
+        return role
+    if actor.officer_id == state.drafter_id or (state.review_role is Role.COUNSEL and actor.organ == state.organ):
+        return Verdict.refuse(Reason.SEPARATION_OF_DUTIES,
+                              "起草人或制定机关本身的人员不得记录备案审查结果"
+                              " / the drafting organ may not review itself")
+    if not state.filed:
+        return Verdict.refuse(Reason.OUT_OF_ORDER, "该文件尚未备案，不能记录备案审查结果 / not filed yet")
+    if state.filing_reviewed:
+        return Verdict.refuse(Reason.OUT_OF_ORDER, "备案审查结果已经记录 / the filing review is already recorded")
+    return Verdict.ok()
+
+
+def _check_register_decision(state: AfterFiling, request: AfterFilingRequest, actor: Actor) -> Verdict:
+    """清理 / 督促整改: the drafting organ keeps, amends or repeals a document in force; amending and
+    repealing name a new matter (of the same kind and organ, open) that passes review like any other."""
+    role = _role_check(actor, Role.DRAFTER)
+    if not role.accepted:
+        return role
+    if actor.officer_id != state.drafter_id and actor.organ != state.organ:
+        return Verdict.refuse(Reason.SEPARATION_OF_DUTIES,
+                              "只有制定机关的起草人员可以作出清理结论 / only the drafting organ decides")
+    if state.register_status != "in-force":
+        label = {None: "未登记", "amended": "已修改", "repealed": "已废止", "expired": "已失效"}.get(
+            state.register_status, str(state.register_status))
+        return Verdict.refuse(Reason.NOT_IN_FORCE, f"该文件{label}，不是现行有效文件 / not a document in force")
+    if request.outcome == "keep":
+        if state.open_correction:
+            return Verdict.refuse(Reason.CORRECTION_OPEN, "备案审查意见要求纠正，整改完成前不能认定继续有效"
+                                                          " / a correction is open: amend or repeal")
+        return Verdict.ok()
+    if state.follow_up_status != "open" or state.follow_up_kind != state.kind_rules.kind.value:
+        return Verdict.refuse(Reason.FOLLOW_UP, f"修改或废止须另立同类型、正在办理的事项（{state.kind_rules.name_zh}）"
+                                                "并经合法性审查 / name an open matter of the same kind")
+    if state.follow_up_organ != state.organ or state.follow_up_taken:
+        return Verdict.refuse(Reason.FOLLOW_UP, "所列事项不属于同一制定机关，或已用于处置其他文件"
+                                                " / the follow-up belongs to another organ or document")
+    return Verdict.ok()
+
+
+# --- the installation's law (法律设置) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SettingChange:
+    """An administrator's change of one law setting (``hefa config set``): its name, the value
+    as typed, and the settings in force (plain JSON values)."""
+
+    name: str
+    value: str
+    current: Mapping[str, object]
+
+
+def check_setting(change: SettingChange, actor: Actor) -> Verdict:
+    """Only an administrator changes the installation's law; the setting must be declared in
+    ``LawSettings`` and the value of its type (the settings as a whole stay valid). Pure."""
+    from hefa.review.law.settings import LawSettings, parse_setting_value, with_change
+
+    role = _role_check(actor, Role.ADMIN)
+    if not role.accepted:
+        return Verdict.refuse(Reason.WRONG_ROLE, "只有管理员可以更改法律设置 / only an admin changes law settings")
+    if change.name not in LawSettings.model_fields:
+        known = ", ".join(sorted(LawSettings.model_fields))
+        return Verdict.refuse(Reason.UNKNOWN_SETTING,
+                              f"没有名为 {change.name} 的法律设置；可用：{known} / unknown law setting")
+    try:
+        with_change(LawSettings.model_validate(dict(change.current)), change.name,
+                    parse_setting_value(change.name, change.value))
+    except ValueError as exc:
+        return Verdict.refuse(Reason.SETTING_VALUE, str(exc))
+    return Verdict.ok()

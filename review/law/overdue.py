@@ -18,7 +18,10 @@ from hefa.review.law.clocks import running_clocks
 from hefa.review.law.workdays import CalendarError
 from hefa.review.records import audit
 from hefa.review.records.db import read_session, write_transaction
-from hefa.review.records.models import DeadlineWarning, Matter
+from hefa.review.records.models import DeadlineWarning, Matter, Officer
+
+# 行政执法证 expiring within this many days are listed (持证上岗: renew before it lapses).
+CERTIFICATE_WARNING_DAYS = 30
 
 
 @dataclass
@@ -26,6 +29,7 @@ class ScanResult:
     items: list[dict[str, Any]] = field(default_factory=list)
     new_warnings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    certificates: list[dict[str, Any]] = field(default_factory=list)  # 行政执法证 expired or expiring
 
 
 def _open_matters(batch: int = 2000) -> Iterator[Matter]:
@@ -56,9 +60,38 @@ def scan(*, record: bool = False) -> ScanResult:
             result.items.append({"matter": matter.id, "title": matter.title, "kind": matter.kind,
                                  "organ": matter.organ, **clock.to_dict(),
                                  "days_over": max(0, -clock.left)})
+    from hefa.review.register import scan as register_scan  # 有效期届满、督促整改 (issue 16)
+
+    result.items.extend(register_scan.items(day))
+    if record:
+        register_scan.record_expiries(day)
     if record and result.items:
         result.new_warnings = _record(result.items)
+    result.certificates = expiring_certificates(day)
     return result
+
+
+def expiring_certificates(day: Any, within_days: int = CERTIFICATE_WARNING_DAYS) -> list[dict[str, Any]]:
+    """Active officers whose 行政执法证 has expired or expires within ``within_days`` of ``day``:
+    an expired certificate cannot be named on a penalty or licence (《行政处罚法》第四十二条)."""
+    import datetime as dt
+
+    horizon = day + dt.timedelta(days=within_days)
+    with read_session() as session:
+        officers = list(session.scalars(
+            select(Officer).where(Officer.disabled == False,  # noqa: E712
+                                  Officer.enforcement_cert_valid_until.is_not(None),  # type: ignore[union-attr]
+                                  Officer.enforcement_cert_valid_until <= horizon)  # type: ignore[operator]
+            .order_by(Officer.enforcement_cert_valid_until, Officer.name)))
+    rows = []
+    for officer in officers:
+        until = officer.enforcement_cert_valid_until
+        assert until is not None
+        rows.append({"officer": officer.name, "cert_number": officer.enforcement_cert_no,
+                     "valid_until": until.isoformat(), "days_left": (until - day).days,
+                     "level": "expired" if until < day else "expiring",
+                     "article": "《行政处罚法》第四十二条：行政处罚应当由具有行政执法资格的执法人员实施"})
+    return rows
 
 
 def _raised(session: Any, matter_ids: list[str], chunk: int = 500) -> set[tuple[str, str, str]]:

@@ -116,17 +116,70 @@ def _target(session: Session, name: str) -> Officer:
     return officer
 
 
-def add_officer(creds: Credentials, name: str, roles: str, organ: str = "") -> Enrolment:
-    """Add an officer with roles; returns the credentials to show once."""
-    payload = {"name": name, "roles": roles, "organ": organ}
+def add_officer(creds: Credentials, name: str, roles: str, organ: str = "", *, cert_number: str = "",
+                cert_valid_until: str | None = None, legal_qualification: str = "") -> Enrolment:
+    """Add an officer with roles (and, optionally, their 行政执法证 and 法律职业资格);
+    returns the credentials to show once."""
+    payload = {"name": name, "roles": roles, "organ": organ, "cert_number": cert_number,
+               "cert_valid_until": cert_valid_until, "legal_qualification": legal_qualification}
 
     def change(session: Session, admin: Officer) -> tuple[Enrolment, str]:
         clean = v.name(name)
-        _officer, enrolment = _make_officer(session, clean, _parse_roles(roles),
-                                            v.text(organ, "机关", max_len=120, required=False))
+        qualifications = _qualifications(cert_number, cert_valid_until, legal_qualification)
+        officer, enrolment = _make_officer(session, clean, _parse_roles(roles),
+                                           v.text(organ, "机关", max_len=120, required=False))
+        for field_name, value in qualifications.items():
+            if value not in ("", None):
+                setattr(officer, field_name, value)
+        session.add(officer)
         return enrolment, clean
 
     return _as_admin(creds, "officer-add", payload, change)
+
+
+def _qualifications(cert_number: str | None, cert_valid_until: str | None,
+                    legal_qualification: str | None) -> dict[str, Any]:
+    """行政执法证 (number and last valid day, given together) and 法律职业资格证书编号, validated."""
+    number = v.text(cert_number, "行政执法证号", max_len=64, required=False)
+    until = v.date(cert_valid_until, "行政执法证有效期至") if cert_valid_until not in (None, "") else None
+    if bool(number) != (until is not None):
+        raise InvalidInput("行政执法证号与有效期须同时填写 / give the certificate number and its validity together")
+    return {"enforcement_cert_no": number, "enforcement_cert_valid_until": until,
+            "legal_qualification_no": v.text(legal_qualification, "法律职业资格证书编号", max_len=64,
+                                             required=False)}
+
+
+def set_certificates(creds: Credentials, name: str, *, cert_number: str | None = None,
+                     cert_valid_until: str | None = None, legal_qualification: str | None = None,
+                     clear_cert: bool = False) -> dict[str, Any]:
+    """Record an officer's 行政执法证 (持证上岗: number and validity) and/or 法律职业资格
+    (《行政处罚法》第五十八条第二款); ``clear_cert`` records that the certificate was withdrawn.
+    Admins only, audited; returns what the officer now holds."""
+    payload = {"name": name, "cert_number": cert_number, "cert_valid_until": cert_valid_until,
+               "legal_qualification": legal_qualification, "clear_cert": clear_cert}
+
+    def change(session: Session, admin: Officer) -> tuple[dict[str, Any], str]:
+        target = _target(session, name)
+        if clear_cert:
+            target.enforcement_cert_no, target.enforcement_cert_valid_until = "", None
+        elif cert_number not in (None, "") or cert_valid_until not in (None, ""):
+            values = _qualifications(cert_number, cert_valid_until, None)
+            target.enforcement_cert_no = values["enforcement_cert_no"]
+            target.enforcement_cert_valid_until = values["enforcement_cert_valid_until"]
+        if legal_qualification not in (None, ""):
+            target.legal_qualification_no = v.text(legal_qualification, "法律职业资格证书编号", max_len=64)
+        session.add(target)
+        return certificates_of(target), target.name
+
+    return _as_admin(creds, "officer-cert", payload, change)
+
+
+def certificates_of(officer: Officer) -> dict[str, Any]:
+    """What an officer holds: 行政执法证 number and validity, 法律职业资格证书编号."""
+    until = officer.enforcement_cert_valid_until
+    return {"name": officer.name, "cert_number": officer.enforcement_cert_no,
+            "cert_valid_until": until.isoformat() if until else None,
+            "legal_qualification": officer.legal_qualification_no}
 
 
 def disable_officer(creds: Credentials, name: str) -> None:
@@ -196,7 +249,8 @@ def list_officers(creds: Credentials) -> list[dict[str, Any]]:
         if Role.ADMIN not in roles_of(admin):
             raise Refused("只有管理员可以查看人员名单 / only an admin lists officers", code=Reason.WRONG_ROLE)
         rows = [{"name": o.name, "roles": o.roles, "organ": o.organ, "disabled": o.disabled,
-                 "locked_until": o.locked_until.isoformat() if o.locked_until else None}
+                 "locked_until": o.locked_until.isoformat() if o.locked_until else None,
+                 **{k: val for k, val in certificates_of(o).items() if k != "name"}}
                 for o in uow.session.scalars(select(Officer).order_by(Officer.name))]
         note_success(uow.auth)  # type: ignore[arg-type]
         uow.session.add(admin)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index
+from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -34,6 +34,11 @@ class Officer(SQLModel, table=True):
     created_at: dt.datetime
     # 登录密码 for the front door: scrypt, set by the officer at first sign-in ("" = not yet set)
     password_hash: str = Field(default="", max_length=300)
+    # 行政执法证 (持证上岗): its number and last valid day; "" / None when the officer holds none
+    enforcement_cert_no: str = Field(default="", max_length=64)
+    enforcement_cert_valid_until: dt.date | None = None
+    # 法律职业资格证书编号 (《行政处罚法》第五十八条第二款): "" when not held
+    legal_qualification_no: str = Field(default="", max_length=64)
 
 
 class WebSession(SQLModel, table=True):
@@ -142,6 +147,8 @@ class RiskAssessment(SQLModel, table=True):
     summary: str
     officer_id: int = Field(foreign_key="officer.id")
     recorded_at: dt.datetime
+    # why it was assessed: 第二十二条 (the matter's flag) or the township's rule (a setting)
+    basis: str = Field(default="", max_length=200)
 
 
 class LegalOpinion(SQLModel, table=True):
@@ -155,6 +162,42 @@ class LegalOpinion(SQLModel, table=True):
     reasons: str
     officer_id: int = Field(foreign_key="officer.id")
     recorded_at: dt.datetime
+    # the controls that applied when the opinion was given, and who confirmed them (确认适用程序)
+    controls: str = Field(default="", max_length=400)
+
+
+class ChecklistEntry(SQLModel, table=True):
+    """Counsel's answer to one item of the kind's checklist (逐项审查结果), recorded with the opinion.
+
+    The item's wording and basis are kept as counsel answered them, so the opinion prints what
+    was recorded even after the checklist (``review/law/checklists.py``) changes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    opinion_id: int = Field(foreign_key="legalopinion.id", index=True)
+    position: int  # 1-based, in the checklist's order
+    item_key: str = Field(max_length=32)
+    aspect: str = Field(max_length=16)
+    question: str = Field(max_length=200)
+    basis: str = Field(max_length=300)
+    result: str = Field(max_length=16)  # conforms | fails | na (vocabulary.ITEM_RESULT)
+    note: str = ""
+
+
+class OpinionNumber(SQLModel, table=True):
+    """The opinion's own document number (意见书文号), e.g. 河东法审〔2026〕3号: allocated once, in the
+    opinion's transaction, the next serial of its prefix and year; never reused."""
+
+    __table_args__ = (UniqueConstraint("prefix", "year", "serial", name="uq_opinionnumber_serial"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    opinion_id: int = Field(foreign_key="legalopinion.id", unique=True)
+    matter_id: str = Field(foreign_key="matter.id", index=True, max_length=16)
+    prefix: str = Field(max_length=40)
+    year: int
+    serial: int
+    number: str = Field(max_length=64, unique=True)
 
 
 class Deliberation(SQLModel, table=True):
@@ -229,6 +272,7 @@ class DeadlineExtension(SQLModel, table=True):
     reason: str
     officer_id: int = Field(foreign_key="officer.id")
     recorded_at: dt.datetime
+    notified_on: dt.date | None = None  # 告知申请人延长理由之日 (《行政许可法》第四十二条)
 
 
 class GeneratedDocument(SQLModel, table=True):
@@ -314,3 +358,29 @@ class AuditEvent(SQLModel, table=True):
     payload_digest: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+# The installation's own records (issue 13), in their own module, part of this schema.
+from hefa.review.records.installation_models import Installation, LawSettingChange  # noqa: E402, F401
+
+# After filing (issue 16): the register, filing reviews, corrections and 清理, in their own module.
+from hefa.review.register.models import (  # noqa: E402
+    CleanupCampaign,
+    CleanupItem,
+    Correction,
+    FilingReview,
+    RegisterDecision,
+    RegisterEntry,
+)
+
+__all_after_filing__ = (CleanupCampaign, CleanupItem, Correction, FilingReview, RegisterDecision, RegisterEntry)
+
+
+# Issue 14's tables (确认适用程序, 执法人员, short stage records), kept in their own module.
+from hefa.review.records.models_per_kind import (  # noqa: E402
+    ControlDecision,
+    EnforcementAssignment,
+    StepNote,
+)
+
+__all_per_kind__ = (ControlDecision, EnforcementAssignment, StepNote)

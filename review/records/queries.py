@@ -164,7 +164,7 @@ def pending(session: Session, officer_name: str, limit: int = 500) -> list[dict[
     roles = {Role(r) for r in officer.roles.split(",") if r}
     conditions = []
     for kind, table in ((k, rules_for(k)) for k in Kind):
-        steps = [s.step.value for s in table.stages if s.role in roles]
+        steps = [s.step.value for s in table.stages if roles & set(s.roles)]  # also_role: the head confirms
         if steps:
             conditions.append(and_(Matter.kind == kind.value, Matter.stage.in_(steps),  # type: ignore[attr-defined]
                                    Matter.needs_revision.is_(False)))  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from hefa.review.law import gate
 from hefa.review.law.rules import Role, Step, rules_for
 from hefa.review.law.settings import law_settings
 from hefa.review.records.models import (
+    ControlDecision,
     Deliberation,
     DocumentVersion,
     ExpertArgumentation,
@@ -27,11 +29,14 @@ from hefa.review.records.models import (
     Officer,
     PublicParticipation,
     RiskAssessment,
+    StepNote,
 )
 
 # Steps whose record is not tied to a document version: done once recorded.
 _DONE_ONCE = ((PublicParticipation, Step.PARTICIPATION), (ExpertArgumentation, Step.EXPERTS),
               (HearingNotice, Step.HEARING), (Issuance, Step.ISSUANCE), (Filing, Step.FILING))
+# Steps recorded as a short stage record (``StepNote``), by their step.
+NOTE_STEPS = (Step.PARTY_REPORT, Step.SIGNING, Step.EVALUATION)
 
 
 def roles_of(officer: Officer) -> frozenset[Role]:
@@ -39,7 +44,18 @@ def roles_of(officer: Officer) -> frozenset[Role]:
 
 
 def actor_of(officer: Officer) -> gate.Actor:
-    return gate.Actor(officer.id or 0, officer.name, roles_of(officer), officer.organ)
+    return gate.Actor(officer.id or 0, officer.name, roles_of(officer), officer.organ,
+                      legal_qualification=officer.legal_qualification_no)
+
+
+def certificates(session: Session, names: tuple[str, ...]) -> tuple[gate.Certificate, ...]:
+    """The 行政执法证 of the officers a request names, as recorded (read in the caller's transaction)."""
+    found = {o.name: o for o in session.scalars(select(Officer).where(Officer.name.in_(names)))}  # type: ignore[attr-defined]
+    return tuple(
+        gate.Certificate(name, found=False) if (o := found.get(name)) is None
+        else gate.Certificate(name, disabled=o.disabled, number=o.enforcement_cert_no,
+                              valid_until=o.enforcement_cert_valid_until)
+        for name in dict.fromkeys(names))
 
 
 def _records(session: Session, model: type, matter_id: str) -> list[Any]:
@@ -47,9 +63,14 @@ def _records(session: Session, model: type, matter_id: str) -> list[Any]:
     return list(session.scalars(stmt))
 
 
-def new_matter(kind: str) -> gate.MatterSnapshot:
-    """The snapshot of a matter about to be submitted."""
-    return gate.MatterSnapshot.new(rules_for(kind), law_settings().model_dump(), today())
+def new_matter(kind: str, session: Session | None = None,
+               request: gate.Request | None = None) -> gate.MatterSnapshot:
+    """The snapshot of a matter about to be submitted (with the certificates of the
+    enforcement officers the request names, read in the caller's transaction)."""
+    base = gate.MatterSnapshot.new(rules_for(kind), law_settings(session).model_dump(), today())
+    if session is None or request is None or not request.enforcers:
+        return base
+    return replace(base, certificates=certificates(session, request.enforcers))
 
 
 def snapshot(session: Session, matter: Matter, request: gate.Request | None = None) -> gate.MatterSnapshot:
@@ -61,13 +82,14 @@ def snapshot(session: Session, matter: Matter, request: gate.Request | None = No
                               .where(model.matter_id == matter.id))}  # type: ignore[attr-defined]
     versions = list(session.execute(select(DocumentVersion.sha256, DocumentVersion.uploader_id)
                                     .where(DocumentVersion.matter_id == matter.id)))
+    done |= {Step(step) for step in session.scalars(select(StepNote.step).where(StepNote.matter_id == matter.id))}
     holder = None
     if request is not None and request.number:
         holder = session.scalar(select(Issuance.matter_id).where(Issuance.number == request.number))
     return gate.MatterSnapshot(
         kind_rules=rules_for(matter.kind),
         status=matter.status,
-        settings=law_settings().model_dump(),
+        settings=law_settings(session).model_dump(),  # the installation's law, read in this transaction
         today=today(),
         flags=frozenset(f for f in matter.flags.split(",") if f),
         drafter_id=matter.drafter_id,
@@ -89,6 +111,9 @@ def snapshot(session: Session, matter: Matter, request: gate.Request | None = No
         review_since=matter.review_since,
         extended=matter.extension_days > 0,
         number_holder=holder,
+        controls_confirmed=bool(session.scalar(select(func.count()).select_from(ControlDecision)
+                                               .where(ControlDecision.matter_id == matter.id))),
+        amount=matter.amount,
     )
 
 

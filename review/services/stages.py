@@ -18,6 +18,7 @@ from hefa.review import vocabulary as vocab
 from hefa.review.config import now, today
 from hefa.review.errors import InvalidInput
 from hefa.review.law import gate
+from hefa.review.law.checklists import parse_entries
 from hefa.review.law.rules import Kind, Step
 from hefa.review.law.settings import law_settings
 from hefa.review.people.identity import Credentials
@@ -35,6 +36,8 @@ from hefa.review.records.models import (
     PublicParticipation,
     RiskAssessment,
 )
+from hefa.review.services.controls import controls_line
+from hefa.review.services.opinion_records import write_opinion_records
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform
 
 
@@ -135,16 +138,26 @@ def record_assessment(creds: Credentials, matter_id: str, *, level: str, control
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         version = _current_version(session, matter)
+        basis = assessment_basis(matter)
         session.add(RiskAssessment(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
-                                   recorded_at=now(), **values))
-        return Written(version.sha256)
+                                   recorded_at=now(), basis=basis, **values))
+        return Written(version.sha256, recorded={"basis": basis})
 
     return perform(creds, action="assessment", matter_id=matter_id, payload=payload, parse=parse, write=write,
                    channel=channel, request_id=request_id)
 
 
+def assessment_basis(matter: Matter) -> str:
+    """Why a major decision is risk-assessed: the law (国务院令第713号 第二十二条, the matter's flag)
+    or the township's rule (a setting: every major decision)."""
+    if "social_risk" in matter.flags.split(","):
+        return "国务院令第713号 第二十二条：决策实施可能对社会稳定、公共安全等方面造成不利影响"
+    return "本镇规定：重大行政决策一律进行风险评估（设置 major_risk_assessment_all）"
+
+
 def record_opinion(creds: Credentials, matter_id: str, *, conclusion: str, reasons: str,
-                   version: str | int | None = None, version_sha256: str | None = None, channel: str = "cli",
+                   version: str | int | None = None, version_sha256: str | None = None,
+                   items: str | list[str] | None = None, channel: str = "cli",
                    request_id: str | None = None) -> StepOutcome:
     """合法性审查意见: counsel's written opinion on the current document version.
 
@@ -152,20 +165,35 @@ def record_opinion(creds: Credentials, matter_id: str, *, conclusion: str, reaso
     of 8+ hex digits; the CLI requires it) or ``version_sha256`` (the form shows it) —
     must be the current version: an opinion on a superseded draft is refused as stale.
     One opinion per version: a second one on the same version is out of order.
+
+    ``items`` are counsel's answers to the kind's checklist (逐项审查结果), one
+    ``KEY=符合|不符合:说明|不适用`` per line or list item (``review/law/checklists.py``); the gate
+    requires every item. The opinion gets its own document number (意见书文号) in the same transaction.
     """
-    payload = {"conclusion": conclusion, "reasons": reasons, "version": version, "version_sha256": version_sha256}
+    payload = {"conclusion": conclusion, "reasons": reasons, "version": version, "version_sha256": version_sha256,
+               "items": items}
 
     def parse(matter: Matter) -> Parsed:
         values = {"conclusion": v.choice(conclusion, vocab.CONCLUSION.name_zh, vocab.CONCLUSION.as_choices()),
                   "reasons": v.text(reasons, "审查理由", max_len=20000, multiline=True)}
         about = v.text(str(version), "所审版本", max_len=64) if version not in (None, "") else version_sha256
-        return Parsed(gate.Request(Step.REVIEW, version_sha256=about), values)
+        entries = parse_entries(items)
+        values["entries"] = entries
+        return Parsed(gate.Request(Step.REVIEW, version_sha256=about, conclusion=values["conclusion"],
+                                   checklist=entries), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         version = _current_version(session, matter)
-        session.add(LegalOpinion(matter_id=matter.id, version_id=version.id or 0, version_sha256=version.sha256,
-                                 officer_id=officer.id or 0, recorded_at=now(), **values))
-        return Written(version.sha256, recorded={"version": version.number})
+        entries = values.pop("entries")
+        controls = controls_line(session, matter)  # which controls applied, and who confirmed them
+        opinion = LegalOpinion(matter_id=matter.id, version_id=version.id or 0, version_sha256=version.sha256,
+                               officer_id=officer.id or 0, recorded_at=now(), controls=controls, **values)
+        session.add(opinion)
+        recorded = write_opinion_records(session, matter, opinion, entries)
+        qualification = ({"legal_qualification": officer.legal_qualification_no}
+                         if officer.legal_qualification_no else {})
+        return Written(version.sha256, recorded={"version": version.number, "controls": controls,
+                                                 **qualification, **recorded})
 
     return perform(creds, action="opinion", matter_id=matter_id, payload=payload, parse=parse, write=write,
                    channel=channel, request_id=request_id)
@@ -205,7 +233,10 @@ def record_deliberation(creds: Credentials, matter_id: str, *, decision: str, at
                   "head_spoke_last": spoke_last, "urgent_reason": urgent}
         return Parsed(gate.Request(Step.DELIBERATION, meeting_date=held, head_spoke_last=spoke_last,
                                    presiding=head, speakers=tuple(x["member"] for x in statements),
-                                   dates={"会议日期": held}, reasons={"urgent_reason": urgent}), values)
+                                   meeting_kind=values["meeting_kind"], dates={"会议日期": held},
+                                   # one recorded reason for urgency cuts whichever minimum review time
+                                   # applies (国务院令第713号 第二十六条; 国办发〔2018〕115号 原则上)
+                                   reasons={"urgent_reason": urgent, "review_shortened_reason": urgent}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         version = _current_version(session, matter)
@@ -236,6 +267,10 @@ def record_issuance(creds: Credentials, matter_id: str, *, number: str, publishe
         session.add(Issuance(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                              recorded_at=now(), **values))
         matter.issued_on = values["published_on"]
+        from hefa.review.register.entries import on_issued  # 统一登记 in the same transaction (issue 16)
+
+        on_issued(session, matter, version_id=version.id or 0, number=values["number"],
+                  published_on=values["published_on"])
         return Written(version.sha256)
 
     return perform(creds, action="issuance", matter_id=matter_id, payload=payload, parse=parse, write=write,
@@ -262,16 +297,22 @@ def record_filing(creds: Credentials, matter_id: str, *, filed_with: str, receip
 
 
 def extend_deadline(creds: Credentials, matter_id: str, *, days: int | str, reason: str,
-                    channel: str = "cli", request_id: str | None = None) -> StepOutcome:
-    """延长办理期限 (行政许可法 第四十二条): once, by at most the configured days, approved by the head."""
-    payload = {"days": days, "reason": reason}
+                    notified_on: str | None = None, channel: str = "cli",
+                    request_id: str | None = None) -> StepOutcome:
+    """延长办理期限 (行政许可法 第四十二条): once, by at most the configured days, approved by the head;
+    ``notified_on`` is the day the applicant was told the extension's reason (the gate requires it
+    where the rules table says so)."""
+    payload = {"days": days, "reason": reason, "notified_on": notified_on}
 
     def parse(matter: Matter) -> Parsed:
         maximum = law_settings().licence_extension_days
         extra = v.count(days, "延长天数", maximum=maximum)
         if extra < 1:
             raise InvalidInput(f"延长天数须为 1–{maximum} / days must be 1–{maximum}")
-        return Parsed(gate.Request(gate.EXTEND), {"days": extra, "reason": v.text(reason, "延长理由", max_len=1000)})
+        told = v.date(notified_on, "告知延长理由日期") if notified_on not in (None, "") else None
+        return Parsed(gate.Request(gate.EXTEND, notified_on=told,
+                                   dates={"告知延长理由日期": told} if told else {}),
+                      {"days": extra, "reason": v.text(reason, "延长理由", max_len=1000), "notified_on": told})
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         session.add(DeadlineExtension(matter_id=matter.id, officer_id=officer.id or 0, recorded_at=now(), **values))

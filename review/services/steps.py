@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hefa.review.people.identity import Credentials
+from hefa.review.services.controls import confirm_controls
 from hefa.review.services.findings import mark_finding
 from hefa.review.services.runs import attach_run
+from hefa.review.services.stage_notes import record_evaluation, record_party_report, record_signing
 from hefa.review.services.stages import (
     extend_deadline,
     record_assessment,
@@ -41,6 +43,10 @@ SERVICES: dict[str, Callable[..., StepOutcome]] = {
     "filing": record_filing,
     "extension": extend_deadline,
     "finding-mark": mark_finding,
+    "controls": confirm_controls,
+    "signing": record_signing,
+    "party-report": record_party_report,
+    "evaluation": record_evaluation,
 }
 
 
@@ -50,16 +56,20 @@ __all__ = [
     "StepOutcome",
     "answered",
     "attach_run",
+    "confirm_controls",
     "extend_deadline",
     "mark_finding",
     "record_assessment",
     "record_deliberation",
+    "record_evaluation",
     "record_experts",
     "record_filing",
     "record_hearing",
     "record_issuance",
     "record_opinion",
     "record_participation",
+    "record_party_report",
+    "record_signing",
     "refuse_unparsed",
     "revise",
     "submit",

@@ -22,20 +22,31 @@ from hefa.review.law.rules import Kind, Step
 from hefa.review.law.settings import law_settings
 from hefa.review.people.identity import Credentials
 from hefa.review.records import storage
-from hefa.review.records.models import DocumentVersion, Matter, Officer
+from hefa.review.records.models import DocumentVersion, EnforcementAssignment, Matter, Officer
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform, perform_submission
 
 MAJOR_CONTRACT_FLAG = "major"
 
 
-def _intake(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]] | InvalidInput:
-    """Validate a file and pre-screen it: (sha256, findings), or the refusal to raise later."""
+def _intake(data: bytes, filename: str, kind: str | None = None) -> tuple[str, list[dict[str, Any]]] | InvalidInput:
+    """Validate a file and pre-screen it as a matter of ``kind`` (the checks that matter for that
+    kind; an unknown kind is left to the gate's refusal): (sha256, findings), or the refusal to raise later."""
     from hefa.review.documents.incoming import screen_upload
 
+    screened_kind = kind if kind in {k.value for k in Kind} else None
     try:
-        return screen_upload(data, v.text(filename, "文件名", max_len=200))
+        return screen_upload(data, v.text(filename, "文件名", max_len=200), screened_kind)
     except InvalidInput as exc:
         return exc
+
+
+def _kind_of(matter_id: str) -> str | None:
+    """The kind of an existing matter (for screening its revision), or None if there is none."""
+    from hefa.review.records.db import read_session
+
+    with read_session() as session:
+        matter = session.get(Matter, matter_id)
+        return matter.kind if matter is not None else None
 
 
 def _stored(data: bytes, created: list[str]) -> str:
@@ -85,12 +96,25 @@ def _contract_flags(kind: str, flags: set[str], amount: int | None) -> set[str]:
     return flags - {MAJOR_CONTRACT_FLAG}
 
 
+def _names(names: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Officers' names given as 'a,b' (or a list), cleaned, in order, each once."""
+    raw = names.replace("，", ",").split(",") if isinstance(names, str) else list(names or ())
+    return tuple(dict.fromkeys(v.text(n, "执法人员", max_len=64) for n in raw if str(n).strip()))
+
+
 def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: str,
            organ: str | None = None, flags: tuple[str, ...] = (), opened_on: str | None = None,
-           amount: int | str | None = None, channel: str = "cli", request_id: str | None = None) -> StepOutcome:
-    """起草提交: record a new matter and its first document version."""
-    payload = {"kind": kind, "title": title, "filename": filename, "flags": ",".join(flags), "amount": amount}
-    intake = _intake(data, filename)
+           amount: int | str | None = None, enforcement_officers: str | list[str] | None = None,
+           channel: str = "cli", request_id: str | None = None) -> StepOutcome:
+    """起草提交: record a new matter and its first document version.
+
+    The flags are the drafter's proposal: counsel (or the head) confirms them before the opinion
+    (``controls.confirm_controls``). A penalty or licence names its enforcement officers
+    (执法人员), at least two with a valid 行政执法证 (《行政处罚法》第四十二条): the gate checks
+    their certificates as recorded, and the matter keeps each certificate as it stood."""
+    payload = {"kind": kind, "title": title, "filename": filename, "flags": ",".join(flags), "amount": amount,
+               "enforcement_officers": enforcement_officers}
+    intake = _intake(data, filename, kind)
     created: list[str] = []
 
     def parse() -> Parsed:
@@ -103,7 +127,9 @@ def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: 
         values = {"kind": chosen, "title": v.text(title, "标题", max_len=200), "flags": chosen_flags,
                   "opened_on": opened, "amount": money,
                   "organ": v.text(organ, "机关", max_len=120, required=False)}
-        return Parsed(gate.Request(Step.SUBMISSION, flags=frozenset(chosen_flags),
+        enforcers = _names(enforcement_officers)
+        values["enforcers"] = enforcers
+        return Parsed(gate.Request(Step.SUBMISSION, flags=frozenset(chosen_flags), enforcers=enforcers,
                                    dates={"立案/受理日期": opened}), values)
 
     def create(session: Session, officer: Officer, values: dict[str, Any]) -> tuple[Matter, Written]:
@@ -118,11 +144,27 @@ def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: 
         session.add(matter)
         session.flush()
         version = _add_version(session, matter, officer, data, filename, findings, created)
-        return matter, Written(version.sha256, recorded={"findings": len(findings), "flags": matter.flags},
+        certificates = _assign_enforcers(session, matter, values["enforcers"])
+        return matter, Written(version.sha256, recorded={"findings": len(findings), "flags": matter.flags,
+                                                         **({"enforcers": certificates} if certificates else {})},
                                shown={"version": 1, "sha256": version.sha256, "findings": findings})
 
     return perform_submission(creds, kind=kind, payload=payload, parse=parse, create=create, channel=channel,
                               request_id=request_id, undo=_discard(created))
+
+
+def _assign_enforcers(session: Session, matter: Matter, names: tuple[str, ...]) -> list[str]:
+    """Record the named enforcement officers with their certificates as they stand (the gate has
+    checked every one is valid today); return 'name:证号' for the audit event."""
+    shown: list[str] = []
+    for name in names:
+        officer = session.scalar(select(Officer).where(Officer.name == name))
+        assert officer is not None and officer.enforcement_cert_valid_until is not None
+        session.add(EnforcementAssignment(matter_id=matter.id, officer_id=officer.id or 0,
+                                          certificate_no=officer.enforcement_cert_no,
+                                          valid_until=officer.enforcement_cert_valid_until, recorded_at=now()))
+        shown.append(f"{name}:{officer.enforcement_cert_no}")
+    return shown
 
 
 def revise(creds: Credentials, matter_id: str, *, data: bytes, filename: str,
@@ -130,7 +172,7 @@ def revise(creds: Credentials, matter_id: str, *, data: bytes, filename: str,
     """修改文稿 (退回修改后重新提交): a new version; earlier opinions become stale.
     A "revision" identical to any earlier version is refused (no opinion shopping)."""
     payload = {"filename": filename}
-    intake = _intake(data, filename)
+    intake = _intake(data, filename, _kind_of(matter_id))
     created: list[str] = []
 
     def parse(matter: Matter) -> Parsed:

@@ -29,6 +29,7 @@ from sqlmodel import Session
 from hefa.review.config import now
 from hefa.review.errors import CredentialsRefused, HefaError, NotFound, Reason, Refused
 from hefa.review.law import gate
+from hefa.review.law.settings import law_read_in, law_read_in_done
 from hefa.review.people.credentials import Authenticated, check_credentials, note_failure, note_success
 from hefa.review.people.identity import Credentials
 from hefa.review.records import audit, outbox
@@ -96,10 +97,12 @@ class StepUnitOfWork:
     def __enter__(self) -> StepUnitOfWork:
         self._tx = write_transaction()
         self.session = self._tx.__enter__()
+        self._law = law_read_in(self.session)  # the installation's law, read in this transaction
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        law_read_in_done(self._law)
         self._tx.__exit__(exc_type, exc, tb)  # rolls back whatever was not committed
         if not self.committed:
             for undo in self._on_rollback:
@@ -259,7 +262,7 @@ def perform_submission(creds: Credentials, *, kind: str, payload: dict[str, Any]
             return _replay(previous)
         officer = uow.authenticate()
         parsed = parse()
-        uow.check(new_matter(kind), parsed.request)
+        uow.check(new_matter(kind, uow.session, parsed.request), parsed.request)
         matter, written = create(uow.session, officer, parsed.values)
         return _finish(uow, matter, written, outbox.START)
 
