@@ -11,6 +11,7 @@ FLOW_NAMES: dict[Kind, str] = {
     Kind.CONTRACT: "政府合同合法性审查 contract-review",
     Kind.ADMINISTRATIVE_PENALTY: "行政处罚法制审核 administrative-penalty-review",
     Kind.ADMINISTRATIVE_LICENCE: "行政许可法制审核 administrative-licence-review",
+    Kind.VILLAGE_AFFAIR: "村级重大事务合法性评价 village-affair-review",
 }
 
 

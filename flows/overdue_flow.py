@@ -45,5 +45,8 @@ def overdue_scan() -> dict[str, int]:
         + (f"（共 {len(result.items)} 项，按逾期天数显示前 {len(shown)} 项；全部见 `hefa overdue` / "
            f"{more} more: see `hefa overdue`）" if more else ""),
     )
+    from hefa.flows.register_flow import publish_register  # the register artifact, refreshed hourly (issue 16)
+
+    publish_register()
     logger.info("扫描完成：%d 项逾期或将到期，%d 项新预警", len(result.items), len(result.new_warnings))
     return {"items": len(result.items), "new": len(result.new_warnings), "errors": len(result.errors)}
