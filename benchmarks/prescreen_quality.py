@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 LABELLED = REPO / "tests" / "data" / "prescreen_labelled.tsv"
 CLEAN = "-"
 HELDOUT, TUNE = "heldout", "tune"
+# `hefa findings export` writes counsel's marks with split "tuning": they join the tuning split.
+SPLIT_ALIASES = {"tuning": TUNE}
 FOLDS = 5
 PRUNE = 0.5  # weights below this are not shipped (keeps the model file small)
 
@@ -97,6 +99,7 @@ def read_rows(path: Path = LABELLED) -> list[Row]:
             if len(cells) != 5:
                 raise ValueError(f"{path}:{line_no}: expected 5 columns, got {len(cells)}")
             split, label, clause, source, reason = (cell.strip() for cell in cells)
+            split = SPLIT_ALIASES.get(split, split)
             if split not in (HELDOUT, TUNE):
                 raise ValueError(f"{path}:{line_no}: unknown split {split!r}")
             rows.append(Row(split, _labels(label, f"{path}:{line_no}"), clause, source, reason))

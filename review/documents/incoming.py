@@ -17,8 +17,12 @@ from hefa.review.errors import InvalidInput
 OMITTED = "omitted"  # the category of the entry that counts the findings not kept one by one
 
 
-def screen_upload(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]]:
-    """Validate and pre-screen an upload: (sha256, findings as dicts, capped; see module doc)."""
+def screen_upload(data: bytes, filename: str, kind: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Validate and pre-screen an upload: (sha256, findings as dicts, capped; see module doc).
+
+    ``kind`` is the matter's kind (事项类型, a ``Kind`` value): the pre-screen applies the checks
+    that matter for it (the 七个不得 rules to normative documents and major decisions; the
+    decision or contract checks to the others). ``None`` screens as a normative document."""
     from hefa.review.documents.docx_intake import InvalidDocument, extract_document, validate_docx
     from hefa.review.documents.prescreen import prescreen_document
     from hefa.review.records.storage import sha256_of
@@ -34,7 +38,11 @@ def screen_upload(data: bytes, filename: str) -> tuple[str, list[dict[str, Any]]
         document = extract_document(data, max_paragraphs=cfg.max_paragraphs)
     except InvalidDocument as exc:
         raise InvalidInput(str(exc)) from exc
-    findings = [f.to_dict() for f in prescreen_document(document)]
+    try:
+        screened = prescreen_document(document, kind=kind)
+    except ValueError as exc:  # an unknown kind
+        raise InvalidInput(str(exc)) from exc
+    findings = [f.to_dict() for f in screened]
     return sha256_of(data), cap_findings(findings, cfg.max_stored_findings)
 
 

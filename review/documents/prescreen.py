@@ -46,6 +46,8 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_BASIS",
     "CATEGORY_ZH",
+    "KIND_CATEGORY_ZH",
+    "RULE_KINDS",
     "Exclusion",
     "Finding",
     "Rule",
@@ -73,6 +75,21 @@ CATEGORY_ZH: dict[str, str] = {
     "fee": "设定收费或征收", "burden": "减损权利或增加义务", "power": "增加本机关权力或减少法定职责",
     "competition": "排除、限制竞争",
 }
+# The categories of the per-kind checks (prescreen_kinds: penalty and licence decisions, contracts).
+KIND_CATEGORY_ZH: dict[str, str] = {
+    "decision_basis": "未载明法律依据",
+    "decision_remedy": "未告知救济途径或期限",
+    "decision_hearing": "未见听证告知",
+    "contract_dispute": "未约定争议解决",
+    "contract_breach": "未约定违约责任",
+    "contract_guarantee": "政府一方担保或兜底",
+}
+CATEGORY_ZH.update(KIND_CATEGORY_ZH)
+# The kinds the 七个不得 rules apply to (review.law.rules.Kind values): normative documents, major
+# decisions, and a village's 村规民约 and major affairs, which the township reviews for the same
+# unlawful content (《村民委员会组织法》第二十七条). The other kinds get the checks of prescreen_kinds.
+# ``None`` (no kind given, e.g. `hefa check`) screens as a normative document.
+RULE_KINDS: tuple[str, ...] = ("normative-document", "major-decision", "village-affair")
 # The legal basis of each category, cited by findings the model makes without a rule.
 CATEGORY_BASIS: dict[str, str] = {
     "penalty": "《中华人民共和国行政处罚法》第十六条；国办发〔2018〕37号",
@@ -510,18 +527,40 @@ def _resolve(model: PrescreenModel | str | None) -> PrescreenModel | None:
     return load_model() if model == SHIPPED_MODEL else model  # type: ignore[return-value]
 
 
+def _checked_kind(kind: str | None) -> str | None:
+    """``kind`` if it gets the per-kind checks, None if it gets the 七个不得 rules; an unknown kind
+    is an error (a typo must not silently screen a penalty decision as a normative document)."""
+    from hefa.review.documents.prescreen_kinds import CHECKED_KINDS
+
+    if kind is None or kind in RULE_KINDS:
+        return None
+    if kind in CHECKED_KINDS:
+        return kind
+    raise ValueError(f"未知的事项类型 {kind!r} / unknown matter kind; 可选 / one of: "
+                     + ", ".join((*RULE_KINDS, *CHECKED_KINDS)))
+
+
 def prescreen_paragraphs(
     paragraphs: Iterable[Paragraph],
     *,
     model: PrescreenModel | str | None = SHIPPED_MODEL,
     model_alone: bool = MODEL_ALONE,
+    kind: str | None = None,
 ) -> list[Finding]:
     """Findings for each paragraph, at most one per (paragraph, category), in order.
 
-    ``model`` is the shipped learned model by default (it grades each rule finding's confidence
-    and adds its evidence); ``None`` screens with the rules alone. ``model_alone`` also reports
-    what only the model finds (off by default: see :data:`MODEL_ALONE`).
+    ``kind`` is the matter's kind (review.law.rules.Kind value): normative documents and major
+    decisions (and ``None``) get the 七个不得 rules; penalty and licence decisions and contracts get
+    their own checks (:mod:`prescreen_kinds`) and never the rules — a lawful fine in a penalty
+    decision is not a finding. ``model`` is the shipped learned model by default (it grades each
+    rule finding's confidence and adds its evidence); ``None`` screens with the rules alone.
+    ``model_alone`` also reports what only the model finds (off by default: see :data:`MODEL_ALONE`).
     """
+    checked = _checked_kind(kind)
+    if checked is not None:
+        from hefa.review.documents.prescreen_kinds import kind_findings
+
+        return kind_findings(list(paragraphs), checked)
     resolved = _resolve(model)
     findings: list[Finding] = []
     for paragraph in paragraphs:
@@ -530,7 +569,8 @@ def prescreen_paragraphs(
 
 
 def prescreen_text(
-    text: str, *, model: PrescreenModel | str | None = SHIPPED_MODEL, model_alone: bool = MODEL_ALONE
+    text: str, *, model: PrescreenModel | str | None = SHIPPED_MODEL, model_alone: bool = MODEL_ALONE,
+    kind: str | None = None,
 ) -> list[Finding]:
     """Findings for one clause of plain text (paragraph index 0; article if it starts one)."""
     match = ARTICLE_RE.match(text)
@@ -541,7 +581,7 @@ def prescreen_text(
         is_heading=False,
         article=match.group(1) if match else None,
     )
-    return prescreen_paragraphs([paragraph], model=model, model_alone=model_alone)
+    return prescreen_paragraphs([paragraph], model=model, model_alone=model_alone, kind=kind)
 
 
 def prescreen_document(
@@ -549,6 +589,8 @@ def prescreen_document(
     *,
     model: PrescreenModel | str | None = SHIPPED_MODEL,
     model_alone: bool = MODEL_ALONE,
+    kind: str | None = None,
 ) -> list[Finding]:
-    """Findings for every paragraph of an extracted document, table cells included."""
-    return prescreen_paragraphs(doc.paragraphs, model=model, model_alone=model_alone)
+    """Findings for every paragraph of an extracted document, table cells included, as
+    :func:`prescreen_paragraphs` screens a matter of ``kind``."""
+    return prescreen_paragraphs(doc.paragraphs, model=model, model_alone=model_alone, kind=kind)
