@@ -1,11 +1,13 @@
 """``hefa demo``: one matter of every kind through its whole pipeline, on a real Prefect.
 
-It starts ``hefa serve`` (its own Prefect server on a free port, data under a
-fresh demo folder), enrols demo officers, and drives five matters at once from
-the bundled sample documents. Along the way: a refused bypass (deliberation
-before any opinion), an ``unlawful`` → revise → ``lawful`` loop, a wrong
-one-time code refused through the Prefect form, and one opinion given through
-the form exactly as the UI sends it. It prints every trail and the UI address.
+It starts ``hefa serve`` (its own Prefect server on a free port, locked with the
+installation's auth string; the front door on another; data under a fresh demo
+folder), enrols demo officers, and drives five matters at once from the bundled
+sample documents. Along the way: a refused bypass (deliberation before any
+opinion), an ``unlawful`` → revise → ``lawful`` loop, a wrong one-time code
+refused at the front door's sign-in, the drafter refused at counsel's form with
+hefa's reason, and one opinion given through the form at the front door exactly
+as the Prefect UI sends it. It prints every trail and the one address people use.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hefa.review.vocabulary import CONCLUSION
 
 SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
 ORGAN = "河东镇人民政府"
-STAFF = [("zhang", "drafter"), ("li", "counsel"), ("wang", "assessor"), ("zhao", "secretary"),
+STAFF = [("zhang", "drafter"), ("zhou", "drafter"), ("li", "counsel"), ("wang", "assessor"), ("zhao", "secretary"),
          ("chen", "head"), ("sun", "filing_officer")]
 
 
@@ -45,6 +47,8 @@ class Demo:
         self.secrets: dict[str, str] = {}
         self.serve: subprocess.Popen[bytes] | None = None
         self.failures: list[str] = []
+        self.door = ""  # the front door's address
+        self.signed_in: dict[str, Any] = {}  # officer → an httpx client holding their session
 
     def say(self, text: str) -> None:
         """Print one line; five scenarios print at once, never into each other's lines."""
@@ -58,10 +62,14 @@ class Demo:
         if self.home.exists():
             shutil.rmtree(self.home)
         self.home.mkdir(parents=True, mode=0o700)
-        port = _free_port()
+        port, web_port = _free_port(), _free_port()
+        from hefa.app.serve import prefect_auth_string
+
         env = {"HEFA_HOME": str(self.home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
                "PREFECT_HOME": str(self.home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-               "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+               "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HEFA_WEB_HOST": "127.0.0.1", "HEFA_WEB_PORT": str(web_port),
+               "PREFECT_API_AUTH_STRING": prefect_auth_string(self.home)}
+        self.door = f"http://127.0.0.1:{web_port}"
         os.environ.update(env)
         os.environ.pop("HEFA_DATABASE_URL", None)
         os.environ.pop("HEFA_TODAY", None)
@@ -78,7 +86,7 @@ class Demo:
                                       start_new_session=True)
         self._wait_for_deployments()
         self._enrol()
-        return env["PREFECT_API_URL"].removesuffix("/api")
+        return self.door
 
     def _wait_for_deployments(self, timeout: float = 180.0) -> None:
         from hefa.flows import rest
@@ -101,18 +109,23 @@ class Demo:
                          " / deployments did not appear")
 
     def _enrol(self) -> None:
+        from hefa.review.installation import initialise
         from hefa.review.people import officers
-        from hefa.review.people.credentials import installation_key
         from hefa.review.people.identity import Credentials
 
-        installation_key(create=True)
-        admin = officers.bootstrap_admin("admin", ORGAN)
+        admin = initialise("admin", organ=ORGAN).enrolment  # as `hefa init`: keyed chain, first admin
         assert admin is not None
         self.creds["admin"] = Credentials("admin", token=admin.token)
         for name, role in STAFF:
             enrolment = officers.add_officer(self.creds["admin"], name, role, ORGAN)
             self.creds[name] = Credentials(name, token=enrolment.token)
             self.secrets[name] = enrolment.totp_secret
+        # 持证上岗: the two enforcement officers hold a 行政执法证; counsel holds 法律职业资格 (处罚法制审核)
+        valid = (dt.date.today() + dt.timedelta(days=730)).isoformat()
+        for name in ("zhang", "zhou"):
+            officers.set_certificates(self.creds["admin"], name, cert_number=f"演示执法证{name}",
+                                      cert_valid_until=valid)
+        officers.set_certificates(self.creds["admin"], "li", legal_qualification="演示法律职业资格A001")
         self.say("已登记演示人员 / demo officers: " + "、".join(f"{n}（{r}）" for n, r in STAFF))
 
     def stop(self) -> None:
@@ -162,87 +175,98 @@ class Demo:
         raise DemoFailed(f"{matter}: 流程 {timeout:.0f} 秒内未跟上（事项在 {view['stage']}，流程状态 "
                          f"{state.get('type') or '无'} {key}） / flow did not catch up")
 
-    def form(self, matter: str, who: str, fields: dict[str, Any], *, code: str | None = None) -> None:
-        """Resume the run exactly as the Prefect UI's form does (officer + one-time code)."""
+    def sign_in(self, who: str, *, code: str | None = None) -> Any:
+        """Sign ``who`` in at the front door as a browser would (the first time: the initial
+        secret, a code and a new password); with a wrong ``code``, the refusal is printed."""
+        import httpx
         import pyotp
-        from prefect.flow_runs import resume_flow_run
 
-        from hefa.flows import rest
+        with self.lock:
+            if code is None and who in self.signed_in:
+                return self.signed_in[who]
+        client = httpx.Client(base_url=self.door, timeout=120)
+        if code is not None:
+            r = client.post("/hefa/sign-in", data={"name": who, "password": DEMO_PASSWORD, "code": code})
+            verdict = "接受" if r.status_code == 303 else "拒绝"
+            self.say(f"  入口登录 / sign-in {who:<6} 错误动态码 {verdict}：{_refusal_on_page(r.text)}")
+            if r.status_code == 303:
+                raise DemoFailed(f"{who}: 错误动态码的登录被接受 / a wrong code signed in")
+            return None
+        r = client.post("/hefa/first-sign-in", data={
+            "name": who, "secret": self.creds[who].token, "code": pyotp.TOTP(self.secrets[who]).now(),
+            "password": DEMO_PASSWORD, "repeat": DEMO_PASSWORD})
+        if r.status_code != 303:
+            raise DemoFailed(f"{who}: 入口登录失败（{_refusal_on_page(r.text)}） / sign-in failed")
+        with self.lock:
+            self.signed_in[who] = client
+        return client
+
+    def form(self, matter: str, who: str, fields: dict[str, Any], *, expect: bool = True) -> None:
+        """Answer the run's Prefect form as the UI's Resume dialog does, at the front door, signed
+        in as ``who``: hefa records (or refuses) the step at once and answers in Prefect's shape."""
         from hefa.review.records.queries import status_of
 
         run_id = status_of(matter)["run_id"]
-        code = code or pyotp.TOTP(self.secrets[who]).now()
-        for attempt in range(6):  # a loaded Prefect on SQLite may answer 503: as a person would, try again
-            try:
-                resume_flow_run(run_id, run_input={"officer": who, "code": code, **fields})
-                break
-            except Exception as exc:
-                if attempt == 5:
-                    raise DemoFailed(f"{matter}: Prefect 表单提交失败 / the form was not accepted: "
-                                     f"{_reason(exc)}") from exc
-                time.sleep(1.0 + attempt)
-                try:
-                    state = (rest.read_run(run_id) or {}).get("state") or {}
-                except rest.PrefectUnavailable:
-                    continue
-                if state.get("type") != "PAUSED":
-                    break  # the earlier attempt went through
-        shown = "错误动态码" if code == "000000" else "动态码"
-        self.say(f"  {matter} {who:<6} 通过 Prefect 表单提交（{shown}）")
+        client = self.sign_in(who)
+        answer = client.post(f"/api/flow_runs/{run_id}/resume", json={"run_input": fields}).json()
+        accepted = answer.get("status") == "ACCEPT"
+        detail = (answer.get("details") or {}).get("message" if accepted else "reason", "")
+        self.say(f"  {matter} {who:<6} Prefect 表单（入口）{'接受' if accepted else '拒绝'}：{detail}")
+        if accepted != expect:
+            raise DemoFailed(f"{matter} {who} 表单：应当{'接受' if expect else '拒绝'}，实际"
+                             f"{'接受' if accepted else '拒绝'}（{detail}） / unexpected outcome")
 
-    def form_until_recorded(self, matter: str, who: str, fields: dict[str, Any], attempts: int = 3) -> None:
-        """Give a step through the form with a valid code, and check that it was recorded. A
-        valid code refused as wrong (it aged past its window while a loaded machine delayed the
-        flow) is typed again with the next code, as a person would — said aloud, at most
-        ``attempts`` times; any other outcome is a failure of the demo."""
-        from hefa.review.records.queries import status_of, trail_of
-
-        stage = status_of(matter)["stage"]
-        for attempt in range(1, attempts + 1):
-            seen = len(trail_of(matter))
-            self.form(matter, who, fields)
-            self.wait_for_flow(matter)
-            if status_of(matter)["stage"] != stage:
-                return
-            new = [e for e in trail_of(matter)[seen:] if e["action"] != "document"]
-            refused = [e for e in new if e["outcome"] == "refused"]
-            if not refused or "身份验证失败" not in refused[-1]["reason"] or attempt == attempts:
-                raise DemoFailed(f"{matter}: 表单提交的步骤未被记录（{refused[-1]['reason'] if refused else '无记录'}）"
-                                 " / the form's step was not recorded")
-            self.say(f"  {matter} {who:<6} 有效动态码在流程读取前已过期（机器繁忙），用下一个动态码重新提交"
-                     " / the code aged out on a busy machine: typing the next one")
-            time.sleep(30 - time.time() % 30 + 0.5)  # the next 30-second step
-
-    def submit(self, sample: str, kind: str, title: str, flags: tuple[str, ...] = ()) -> str:
+    def submit(self, sample: str, kind: str, title: str, flags: tuple[str, ...] = (),
+               enforcers: str | None = None) -> str:
         data = (SAMPLES / sample).read_bytes()
         answer = self.act("", "zhang", "submit", kind=kind, title=title, data=data, filename=sample,
-                          flags=list(flags))
+                          flags=list(flags), enforcement_officers=enforcers)
         return str(answer["matter"])
+
+    def controls(self, matter: str, flags: tuple[str, ...], reason: str) -> None:
+        """Counsel confirms the controls the drafter proposed (确认适用程序), before the opinion."""
+        self.act(matter, "li", "controls", flags=list(flags), reason=reason)
+        self.wait_for_flow(matter)
 
 
 # --- the five scenarios ----------------------------------------------------------------------
+
+def _answers(kind: str, **special: str) -> list[str]:
+    """Counsel's answer to each item of the kind's checklist (逐项审查结果): 符合 unless given."""
+    from hefa.review.law.checklists import checklist_for
+
+    return [f"{i.key}={special.get(i.key, '符合')}" for i in checklist_for(kind).items]
+
 
 def _normative(d: Demo) -> None:
     m = d.submit("normative_agritourism_draft.docx", "normative-document", "关于促进乡村旅游发展的若干措施")
     d.wait_for_flow(m)
     d.act(m, "zhao", "deliberation", expect=False, decision="approve", attendees="chen,zhao,li",
           presiding="chen")
+    d.controls(m, (), "不直接涉及群众切身利益，无须公开征求意见")
     d.act(m, "li", "opinion", conclusion="unlawful",
-          reasons="第一条设定罚款、第三条增设许可、第五条设定扣押，违反国办发〔2018〕37号，不得提交审议。")
+          reasons="第一条设定罚款、第三条增设许可、第五条设定扣押，违反国办发〔2018〕37号，不得提交审议。",
+          items=_answers("normative-document", **{
+              "no-new-measures": "不符合:第一条设定罚款、第三条增设许可、第五条设定扣押",
+              "authority": "不符合:上述事项超越镇人民政府制定规范性文件的职权"}))
     d.wait_for_flow(m)
     d.act(m, "zhang", "revise", data=(SAMPLES / "normative_clean.docx").read_bytes(),
           filename="normative_clean.docx")
     d.wait_for_flow(m)
-    d.form(m, "li", {"conclusion": CONCLUSION.term("lawful").label, "reasons": "x"}, code="000000")
+    d.sign_in("li", code="000000")  # a wrong one-time code at the front door: refused and audited
+    d.form(m, "zhang", {"conclusion": CONCLUSION.term("lawful").label, "reasons": "自己审自己",
+                        "items": "\n".join(_answers("normative-document"))}, expect=False)
+    d.form(m, "li", {"conclusion": CONCLUSION.term("lawful").label,
+                     "reasons": "修改稿已删除罚款、许可、扣押等条款，主体、权限、内容、程序合法。",
+                     "items": "\n".join(_answers("normative-document"))})
     d.wait_for_flow(m)
-    time.sleep(0.5)
-    d.form_until_recorded(m, "li", {"conclusion": CONCLUSION.term("lawful").label,
-                                    "reasons": "修改稿已删除罚款、许可、扣押等条款，主体、权限、内容、程序合法。"})
-    _finish(d, m, number=f"河政规〔{dt.date.today().year}〕1号", deliberate=True)
+    _finish(d, m, number=f"河政规〔{dt.date.today().year}〕1号",
+            urgent_reason="上级限期出台，经主要负责人批准缩短审核时间（国办发〔2018〕115号“原则上”）")
     from hefa.review.records.queries import trail_of
 
-    if not any(e["action"] == "opinion" and e["outcome"] == "refused" for e in trail_of(m)):
-        raise DemoFailed(f"{m}: 表单中的错误动态码未被拒绝并记录 / the wrong code was not refused")
+    if not any(e["action"] == "opinion" and e["outcome"] == "refused" and e["channel"] == "web"
+               for e in trail_of(m)):
+        raise DemoFailed(f"{m}: 起草人在表单中的审查意见未被拒绝并记录 / the drafter's form was not refused")
 
 
 def _major(d: Demo) -> None:
@@ -250,6 +274,7 @@ def _major(d: Demo) -> None:
                  flags=("specialised",))
     today = dt.date.today()
     d.wait_for_flow(m)
+    d.controls(m, ("specialised",), "涉及市场改造工程，专业性、技术性较强")
     d.act(m, "zhang", "participation", period_start=(today - dt.timedelta(days=40)).isoformat(),
           period_end=(today - dt.timedelta(days=5)).isoformat(), comment_count=23,
           summary="收到意见23条，采纳15条，未采纳的已说明理由。")
@@ -258,46 +283,61 @@ def _major(d: Demo) -> None:
     d.wait_for_flow(m)
     d.act(m, "wang", "assessment", level="medium", controllable="yes", summary="商户安置风险中等，措施到位后可控。")
     d.wait_for_flow(m)
-    d.act(m, "li", "opinion", conclusion="lawful", reasons="决策程序完备，内容合法。")
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="决策程序完备，内容合法。",
+          items=_answers("major-decision"))
     d.wait_for_flow(m)
     d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li,wang", presiding="chen",
           dissent="王某认为应延后施工期。", urgent_reason="汛期前须完成排水改造，经主要负责人批准紧急审议")
     d.wait_for_flow(m)
-    _finish(d, m, number="河政决〔2026〕1号", deliberate=False)
+    _finish(d, m, number="河政决〔2026〕1号")
 
 
 def _contract(d: Demo) -> None:
     m = d.submit("contract_comprehensive_center.docx", "contract", "综合服务中心建设施工合同", flags=("major",))
     d.wait_for_flow(m)
-    d.act(m, "li", "opinion", conclusion="lawful", reasons="合同主体适格，条款合法，违约责任明确。")
+    d.controls(m, ("major",), "施工合同金额较大，属重大合同")
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="合同主体适格，条款合法，违约责任明确。",
+          items=_answers("contract"))
     d.wait_for_flow(m)
-    _finish(d, m, number="河合〔2026〕7号", deliberate=True)
+    _finish(d, m, number="河合〔2026〕7号")
 
 
 def _penalty(d: Demo) -> None:
-    m = d.submit("penalty_decision_draft.docx", "administrative-penalty", "某餐馆违规经营处罚决定")
+    m = d.submit("penalty_decision_draft.docx", "administrative-penalty", "某餐馆违规经营处罚决定",
+                 enforcers="zhang,zhou")
     d.wait_for_flow(m)
+    d.controls(m, (), "一般程序；不属第六十三条听证情形，情节不复杂")
     d.act(m, "zhang", "hearing", notified_on=dt.date.today().isoformat(), hearing="waived",
           summary="当事人书面放弃听证。")
     d.wait_for_flow(m)
-    d.act(m, "li", "opinion", conclusion="lawful", reasons="事实清楚，证据确凿，适用法律正确，程序合法。")
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="事实清楚，证据确凿，适用法律正确，程序合法。",
+          items=_answers("administrative-penalty", transfer="不适用:未涉嫌犯罪"))
     d.wait_for_flow(m)
-    _finish(d, m, number="河罚决〔2026〕12号", deliberate=False)
+    _finish(d, m, number="河罚决〔2026〕12号")
 
 
 def _licence(d: Demo) -> None:
-    m = d.submit("licence_decision_draft.docx", "administrative-licence", "临时占用道路许可决定")
+    m = d.submit("licence_decision_draft.docx", "administrative-licence", "临时占用道路许可决定",
+                 enforcers="zhang,zhou")
     d.wait_for_flow(m)
-    d.act(m, "li", "opinion", conclusion="lawful", reasons="申请材料齐全，符合法定条件。")
+    d.controls(m, (), "非重大执法决定，不涉及听证")
+    d.act(m, "li", "opinion", conclusion="lawful", reasons="申请材料齐全，符合法定条件。",
+          items=_answers("administrative-licence", transfer="不适用:许可事项不涉及移送"))
     d.wait_for_flow(m)
-    _finish(d, m, number="河许〔2026〕3号", deliberate=False)
+    _finish(d, m, number="河许〔2026〕3号")
 
 
-def _finish(d: Demo, m: str, *, number: str, deliberate: bool) -> None:
+def _finish(d: Demo, m: str, *, number: str, urgent_reason: str = "") -> None:
+    """集体讨论 (every kind, by the township's rule) unless done, 签发 by the head where the kind has
+    it, then the number (统一编号) or the decision, then filing."""
     from hefa.review.records.queries import status_of
 
-    if deliberate:
-        d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen")
+    if status_of(m)["stage"] == "deliberation":
+        d.act(m, "zhao", "deliberation", decision="approve", attendees="chen,zhao,li", presiding="chen",
+              urgent_reason=urgent_reason)
+        d.wait_for_flow(m)
+    if status_of(m)["stage"] == "signing":
+        d.act(m, "chen", "signing", reference="同意")
         d.wait_for_flow(m)
     signer = "chen" if status_of(m)["waiting_role"] == "head" else "zhao"
     d.act(m, signer, "issuance", number=number)
@@ -334,6 +374,17 @@ def _guarded(demo: Demo, scenario: Callable[[Demo], None]) -> None:
         scenario(demo)
     except Exception as exc:
         demo.failures.append(f"{scenario.__name__.strip('_')}: {_reason(exc)}")
+
+
+DEMO_PASSWORD = "演示密码-hefa-2026"
+
+
+def _refusal_on_page(html: str) -> str:
+    """The one-line refusal a front-door page shows."""
+    import re
+
+    found = re.search(r'id="refused">([^<]*)<', html)
+    return found.group(1) if found else ""
 
 
 class DemoFailed(Exception):
@@ -395,7 +446,8 @@ def _report(demo: Demo, ui: str, keep: bool) -> int:
     closed = sum(1 for r in matters if r["status"] == "closed")
     if chain is not None:
         say(f"\n审计链完整 / chain verifies: {chain.count} 个事件，链头 {chain.head}")
-    say(f"办结 {closed}/{len(matters)} 个事项；Prefect UI: {ui}（Artifacts 页可查每个事项的审计记录）")
+    say(f"办结 {closed}/{len(matters)} 个事项；Prefect UI: {ui}（唯一入口：登录后可见 Prefect 界面，"
+        "Artifacts 页可查每个事项的审计记录 / the one address: sign in for the Prefect UI）")
     for row in matters:
         if row["status"] != "closed":
             demo.failures.append(f"{row['id']} 未办结，停在 {row['stage']} / not closed")

@@ -4,6 +4,13 @@ overdue scan on a cron schedule, and the reconciler — stopped together.
 Environment set here before Prefect is imported: telemetry off, the runner
 polling every second (a person should not wait 10 s for a flow to move), and
 Prefect's home under ``HEFA_HOME`` unless ``PREFECT_HOME`` is set.
+
+Prefect locked down: the Prefect server started here listens on 127.0.0.1 only and
+requires the installation's API auth string (``PREFECT_SERVER_API_AUTH_STRING``),
+generated once and kept in ``$HEFA_HOME/prefect-auth`` (0600). Only hefa's processes
+hold it (``PREFECT_API_AUTH_STRING``: the runner and its flows, the dispatcher, the
+sweep, the front door's proxy, which adds it upstream); people reach Prefect only
+through the front door.
 """
 
 from __future__ import annotations
@@ -19,6 +26,38 @@ from urllib.parse import urlparse
 from hefa.review.config import settings
 
 DEFAULT_API = "http://127.0.0.1:4200/api"
+AUTH_FILE = "prefect-auth"
+PREFECT_HOST = "127.0.0.1"  # the Prefect server is never exposed: people use the front door
+
+
+def prefect_auth_string(home: Path | None = None) -> str:
+    """The installation's Prefect API auth string (``user:password`` for Prefect's basic auth).
+
+    ``PREFECT_API_AUTH_STRING`` when set (and no ``home`` is named); otherwise the one kept
+    in ``<home>/prefect-auth`` (mode 0600), generated at the first call: 256 random bits."""
+    import secrets
+
+    from hefa.review.paths import ensure_home
+
+    given = os.environ.get("PREFECT_API_AUTH_STRING")
+    if given and home is None:
+        return given
+    if home is None:
+        home = ensure_home()
+    path = home / AUTH_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(f"hefa:{secrets.token_urlsafe(32)}\n")
+    value = path.read_text().strip()
+    if ":" not in value:
+        raise RuntimeError(f"Prefect 认证串文件格式不对：{path} / malformed auth string file")
+    return value
 
 
 def prefect_environment(poll_seconds: float = 1.0) -> None:
@@ -36,6 +75,9 @@ def prefect_environment(poll_seconds: float = 1.0) -> None:
     # matters open (benchmarks/scale_bench.py). hefa's waits last a year and the sweep repairs
     # any run that ends, so the check is not needed.
     os.environ.setdefault("PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED", "false")
+    # Every Prefect client hefa starts (runner, flows, dispatcher, sweep, front door) holds the
+    # installation's auth string; the server started here requires it (``start_server``).
+    os.environ["PREFECT_API_AUTH_STRING"] = prefect_auth_string()
 
 
 def hold_serve_lock() -> int:
@@ -65,8 +107,10 @@ def prefect_executable() -> str:
     return str(candidate) if candidate.exists() else "prefect"
 
 
-def start_server(host: str | None = None, timeout: float = 300.0) -> subprocess.Popen[bytes] | None:
-    """Start ``prefect server`` on PREFECT_API_URL's port unless one answers there already.
+def start_server(timeout: float = 300.0) -> subprocess.Popen[bytes] | None:
+    """Start ``prefect server`` on 127.0.0.1 at PREFECT_API_URL's port, requiring the
+    installation's auth string, unless one answers there already (then say whether it is
+    locked: one that answers without the string is open to anyone who reaches its port).
 
     Its output goes to ``$PREFECT_HOME/server.log`` (a pipe would block it).
     Returns the process started, or None when a server was already running.
@@ -74,15 +118,18 @@ def start_server(host: str | None = None, timeout: float = 300.0) -> subprocess.
     from hefa.flows import rest
 
     if rest.healthy():
+        if not requires_auth():
+            print("hefa serve: 警告：已在运行的 Prefect 服务器不要求认证串（PREFECT_SERVER_API_AUTH_STRING）"
+                  " / warning: the running Prefect server answers without the auth string", flush=True)
         return None
     url = urlparse(os.environ["PREFECT_API_URL"])
     home = Path(os.environ["PREFECT_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     log = (home / "server.log").open("ab")
+    env = os.environ | {"PREFECT_SERVER_API_AUTH_STRING": os.environ["PREFECT_API_AUTH_STRING"]}
     process = subprocess.Popen(
-        [prefect_executable(), "server", "start", "--host", host or url.hostname or "127.0.0.1",
-         "--port", str(url.port or 4200)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        [prefect_executable(), "server", "start", "--host", PREFECT_HOST, "--port", str(url.port or 4200)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     try:
@@ -97,6 +144,22 @@ def start_server(host: str | None = None, timeout: float = 300.0) -> subprocess.
         raise
     stop_process(process)
     raise RuntimeError(f"Prefect 服务器 {timeout:.0f} 秒内未就绪 / server did not start")
+
+
+def requires_auth() -> bool:
+    """Whether the Prefect API at PREFECT_API_URL refuses a call without the auth string (401)."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(os.environ["PREFECT_API_URL"].rstrip("/") + "/flows/count", data=b"{}",
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return False
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
+    except OSError:
+        return True  # not answering: nothing to warn about
 
 
 def stop_process(process: subprocess.Popen[bytes] | None) -> None:
@@ -121,6 +184,11 @@ def deployments():  # type: ignore[no-untyped-def]
 
     built = [f.to_deployment(name=DEPLOYMENT_NAME, tags=["hefa"]) for f in MATTER_FLOWS.values()]
     built.append(overdue_scan.to_deployment(name=DEPLOYMENT_NAME, cron=OVERDUE_CRON, tags=["hefa"]))
+    from hefa.flows.register_flow import register_publish  # 登记簿、年度报告, run from the UI (issue 16)
+    from hefa.flows.report_flow import annual_report
+
+    built += [register_publish.to_deployment(name=DEPLOYMENT_NAME, tags=["hefa"]),
+              annual_report.to_deployment(name=DEPLOYMENT_NAME, tags=["hefa"])]
     return built
 
 
@@ -161,6 +229,9 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     ``sweep_seconds`` (default ``HEFA_SWEEP_SECONDS`` or 300): how often the slow sweep
     looks for drift (runs ended behind hefa's back, artifacts hefa did not write).
     Everything it and the Prefect server create (databases, logs) is owner-only (umask 077).
+    ``host``: the front door's address (default ``HEFA_WEB_HOST`` or 127.0.0.1); the Prefect
+    server always listens on 127.0.0.1 and needs the installation's auth string. Workers of a
+    ``pool`` need it too: ``PREFECT_API_AUTH_STRING=$(cat $HEFA_HOME/prefect-auth)``.
     """
     os.umask(0o077)
     hold_serve_lock()
@@ -174,7 +245,7 @@ def serve(*, host: str | None = None, poll_seconds: float = 1.0, reconcile_secon
     signal.signal(signal.SIGTERM, _terminate)
     server = reconciler = dispatcher = desk = front = None
     try:
-        server = start_server(host)
+        server = start_server()
         from prefect import serve as prefect_serve
 
         from hefa.desk.server import Desk

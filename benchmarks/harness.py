@@ -230,6 +230,11 @@ def installation(name: str, *, postgres: bool = False, port: int | None = None) 
     })
     for key in ("HEFA_DATABASE_URL", "HEFA_TOKEN", "HEFA_TODAY"):
         env.pop(key, None)
+    from hefa.app.serve import prefect_auth_string
+
+    # the installation's Prefect auth string: hefa serve's Prefect server requires it
+    env["PREFECT_API_AUTH_STRING"] = prefect_auth_string(home)
+    env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
     pg_name = None
     if postgres:
         pg_name = f"hefa_bench_{uuid.uuid4().hex[:10]}"

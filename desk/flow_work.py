@@ -1,4 +1,5 @@
-"""What a matter's flow asks of ``review/``: take one form input, and the matter's view.
+"""What a matter's flow asks of ``review/``: what to do with an input found stored in
+Prefect (ignore it), and the matter's view.
 
 These run where the domain is loaded: in ``hefa serve``'s desk when one answers
 (the flow process then never imports SQLAlchemy or the models), or in the
@@ -7,16 +8,14 @@ flow process itself on a worker with no desk. No Prefect import here.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
+import re
 from typing import Any
 
-from pydantic import ValidationError
-
 from hefa.desk import views
-from hefa.flows.inputs import FORMS, service_kwargs
+from hefa.flows.inputs import FORMS
 from hefa.review.documents import generated
-from hefa.review.errors import Refused
 from hefa.review.law.rules import Step
 from hefa.review.records import queries
 from hefa.review.records.wait_label import WaitLabel, label_in
@@ -24,51 +23,31 @@ from hefa.review.services import steps
 
 log = logging.getLogger("hefa.desk")
 
+NOT_FROM_HEFA = ("未经 hefa 入口提交的表单输入，已忽略，未作记录 / a form input that did not come through "
+                 "hefa's front door was ignored and not recorded")
+ANONYMOUS = "?"  # an input stored in Prefect names no one hefa can trust
+
 
 def label_of_input(key: str) -> WaitLabel | None:
     """The wait label of a stored form input's key: 'suspended-review-v2-1a2b3c4d-response' → review-v2."""
     return label_in(key.removeprefix("suspended-").removesuffix("-response"))
 
 
-def take_form_input(matter_id: str, run_id: str, key: str, value: str) -> dict[str, str]:
-    """Hand one stored form input to its step service, once.
-
-    The input's request id (``form:<run>:<key>``) gets its receipt in the same transaction
-    as the step or its refusal, so a replayed flow that meets the same input again finds
-    it ``taken``.
-    """
-    request_id = f"form:{run_id}:{key}"
+def ignore_form_input(matter_id: str, run_id: str, key: str) -> dict[str, str]:
+    """A form input found stored in Prefect is not from hefa (the front door answers every
+    form itself and stores nothing in Prefect): never recorded, whatever it says. Its
+    arrival is audited once (refused, ``invalid-input``, channel ``prefect``; the request id
+    ``prefect:<run>:<hash of the key>`` gets its receipt with the audit event, so a replay that meets it
+    again finds it ``seen``). Nothing it holds — name, code, text — goes into the audit."""
+    request_id = f"prefect:{run_id[:40]}:{hashlib.sha256(key.encode('utf-8', 'replace')).hexdigest()[:32]}"
+    shown = re.sub(r"[^A-Za-z0-9_-]", "?", key[:120])
     if steps.answered(request_id):
-        return {"outcome": "taken", "message": ""}
-    raw = json.loads(value) if value else {}
-    officer = str(raw.get("officer", ""))[:64] if isinstance(raw, dict) else ""
+        return {"outcome": "seen", "message": ""}
     label = label_of_input(key)
-    known = {s.value for s in FORMS}
-    if label is None or label.stage not in known:
-        steps.refuse_unparsed(officer, "form", matter_id, "此时不接受表单输入 / no form expected",
-                              request_id=request_id)
-        return {"outcome": "refused", "message": "no form expected"}
-    step = Step(label.stage)
-    model, action = FORMS[step]
-    try:
-        form = model.model_validate(raw)
-    except ValidationError as exc:
-        reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        steps.refuse_unparsed(officer, action, matter_id, reason[:500], request_id=request_id)
-        return {"outcome": "refused", "message": reason}
-    kwargs = service_kwargs(form)
-    if step is Step.REVIEW:  # an opinion on the version the form showed: stale if revised since
-        view = queries.status_of(matter_id)
-        kwargs["version_sha256"] = next(
-            (v["sha256"] for v in view["versions"] if v["number"] == label.version), None)
-    try:
-        outcome = steps.SERVICES[action](steps.Credentials(form.officer, code=form.code), matter_id,
-                                         channel="form", request_id=request_id, **kwargs)
-    except Refused as exc:
-        return {"outcome": "refused", "message": f"{action} by {officer}: {exc}"}
-    return {"outcome": "accepted",
-            "message": f"{action} by {officer} (audit #{outcome.event_seq}): {outcome.message}"}
+    action = FORMS[Step(label.stage)][1] if label is not None and label.stage in {s.value for s in FORMS} else "form"
+    steps.refuse_unparsed(ANONYMOUS, action, matter_id, NOT_FROM_HEFA, channel="prefect", request_id=request_id)
+    log.warning("%s: %s (%s %s)", matter_id, NOT_FROM_HEFA, action, shown)
+    return {"outcome": "ignored", "message": f"{action} {shown}: {NOT_FROM_HEFA}"}
 
 
 def matter_view(matter_id: str) -> dict[str, Any]:

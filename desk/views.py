@@ -67,12 +67,26 @@ def form_description(view: dict[str, Any]) -> str:
         clocks_text(view),
     ]
     if view["stage"] == "review":
-        parts += ["### 预审提示 / pre-screen findings（供参考，不是结论）", findings_table(view["findings"])]
+        from hefa.review.law.checklists import template
+
+        parts += ["### 预审提示 / pre-screen findings（供参考，不是结论）", findings_table(view["findings"]),
+                  "### 逐项审查 / checklist：请把下列各行复制到“逐项审查结果”，在等号后填写 符合、"
+                  "不符合:说明 或 不适用（以 # 开头的行可保留）",
+                  f"```\n{template(view['kind'])}\n```"]
+    if view["stage"] == "controls":  # 确认适用程序 (issue 14): the kind's flags, and what the drafter proposed
+        from hefa.review.law.rules import rules_for
+
+        proposed = set(view["flags"])
+        rows = [f"| `{code}` | {meaning} | {'是' if code in proposed else ''} |"
+                for code, meaning in rules_for(view["kind"]).flags.items()]
+        parts += ["### 适用的程序标记 / controls：起草人只提出建议，由法律顾问或行政首长确认或更改并说明理由",
+                  "| 代码 | 含义 | 起草人提出 |\n|---|---|---|\n" + "\n".join(rows)]
     if view["needs_revision"]:
-        parts.append("**退回修改**：请起草人用 `hefa revise` 提交修改稿；本流程在收到修改稿后继续。")
+        parts.append("**退回修改**：请起草人在入口的事项页面（/hefa/）或用 `hefa revise` 提交修改稿；"
+                     "本流程在收到修改稿后继续。")
     else:
-        parts.append("请填写姓名和身份验证器 App 上的 6 位动态码（**不要填写令牌**）。"
-                     "提交后由 hefa 校验身份、岗位、顺序和版本；被拒绝的提交会记入审计链，流程继续等待。"
+        parts.append("以登录人员身份办理：提交后由 hefa 校验岗位、顺序和版本，当即记录；"
+                     "被拒绝时理由显示在本对话框，拒绝记入审计链，流程继续等待。"
                      "也可以用命令行办理（如 `hefa opinion`）。")
     return "\n\n".join(parts)
 

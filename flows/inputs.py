@@ -1,13 +1,14 @@
 """The Prefect UI's resume forms: one ``RunInput`` per stage, in Chinese first.
 
-This module imports no database code: the flow process stays light, and the
-inputs are handed to ``review/`` by ``flows/flow_work.py`` (through the desk).
-A form asks for the officer's name and the 6-digit code of their authenticator
-app, never a long-lived token: whatever a form receives is stored by Prefect in
-plain text (``flow_run_input``) until the flow deletes it. The schema checks
-only shape (a choice is a choice, a code is six digits, a date is a date);
-every check that matters — credentials, role, order, current version, time
-limits — is done by the ``review/`` service the input is handed to.
+This module imports no database code: the flow process stays light. A form asks
+for the step's fields only — never a name, a code or a token: the only way a
+form is answered is the front door's resume handler (``web/proxy.py``), which
+knows the signed-in officer and hands the fields to the ``review/`` service with
+that identity. The schema checks only shape (a choice is a choice, a date is a
+date); every check that matters — identity, role, order, current version, time
+limits — is done by the ``review/`` service. An input that reaches Prefect some
+other way is not from hefa: the flow ignores it, audits that it did, and
+deletes it (``desk/flow_work.py``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,6 @@ from pydantic import Field
 
 from hefa.review import vocabulary as vocab
 from hefa.review.law.rules import Step
-
-OFFICER = Field(title="办理人员姓名 / officer", description="在 hefa 中登记的姓名", max_length=64)
-CODE = Field(title="动态码 / one-time code",
-             description="身份验证器 App 显示的6位数字，每个动态码只能使用一次；不要填写令牌",
-             pattern=r"^[0-9]{6}$")
 
 
 def _choices(name: str, vocabulary: vocab.Vocabulary) -> type[Enum]:
@@ -44,8 +40,7 @@ MeetingKind = _choices("MeetingKind", vocab.MEETING_KIND)
 
 
 class StepForm(RunInput):
-    officer: str = OFFICER
-    code: str = CODE
+    """A stage's form: the step's fields only. Who answers is the front door's signed-in officer."""
 
 
 class ParticipationForm(StepForm):
@@ -87,9 +82,13 @@ class AssessmentForm(StepForm):
 class OpinionForm(StepForm):
     """合法性审查意见"""
 
+    version: int = Field(1, title="所审文稿版本 / version read", ge=1,
+                         description="审查意见针对的文稿版本；文稿已修改时，对旧版本的意见不予受理")
     conclusion: Conclusion = Field(title="审查结论 / conclusion")
     reasons: str = Field(title="审查意见和理由 / reasons",
                          description="逐条写明发现的问题及法律依据", min_length=1, max_length=20000)
+    items: str = Field(title=vocab.ITEMS_FIELD_TITLE, description=vocab.ITEMS_FIELD_HELP,
+                       min_length=1, max_length=20000)
 
 
 class DeliberationForm(StepForm):
@@ -121,13 +120,42 @@ class FilingForm(StepForm):
     filed_on: dt.date = Field(title="备案日期 / date")
 
 
+class ControlsForm(StepForm):
+    """确认适用程序（法律顾问或行政首长确认起草人提出的标记）"""
+
+    flags: str = Field("", title=vocab.CONTROLS_FIELD_TITLE, description=vocab.CONTROLS_FIELD_HELP,
+                       max_length=400)
+    reason: str = Field(title=vocab.CONTROLS_REASON_TITLE, min_length=1, max_length=2000)
+
+
+class SigningForm(StepForm):
+    """签发（行政首长）"""
+
+    held_on: dt.date = Field(title="签发日期 / signed on")
+    reference: str = Field("", title="签发意见 / remarks", max_length=200)
+
+
+class PartyReportForm(StepForm):
+    """向同级党委请示报告（国务院令第713号）"""
+
+    held_on: dt.date = Field(title="请示报告日期 / reported on")
+    reference: str = Field(title="请示报告文号或批示 / reference", min_length=1, max_length=200)
+    summary: str = Field("", title="情况说明 / notes", max_length=4000)
+
+
+class EvaluationForm(StepForm):
+    """决策后评估（国务院令第713号）"""
+
+    held_on: dt.date = Field(title="评估日期 / evaluated on")
+    reference: str = Field(title="评估报告名称 / report", min_length=1, max_length=200)
+    summary: str = Field(title="评估结论 / conclusions", min_length=1, max_length=4000)
+
+
 def service_kwargs(form: StepForm) -> dict[str, Any]:
     """The form's fields as the step service's keyword arguments: a choice becomes its
-    code (exact lookup in its vocabulary), a date its ISO text; name and code stay out."""
+    code (exact lookup in its vocabulary), a date its ISO text."""
     kwargs: dict[str, Any] = {}
     for name in type(form).model_fields:
-        if name in ("officer", "code"):
-            continue
         value = getattr(form, name)
         if isinstance(value, Enum):
             value = type(value).vocabulary.code_of(value.value)  # type: ignore[attr-defined]
@@ -148,4 +176,19 @@ FORMS: dict[Step, tuple[type[StepForm], str]] = {
     Step.DELIBERATION: (DeliberationForm, "deliberation"),
     Step.ISSUANCE: (IssuanceForm, "issuance"),
     Step.FILING: (FilingForm, "filing"),
+    Step.CONTROLS: (ControlsForm, "controls"),
+    Step.SIGNING: (SigningForm, "signing"),
+    Step.PARTY_REPORT: (PartyReportForm, "party-report"),
+    Step.EVALUATION: (EvaluationForm, "evaluation"),
 }
+
+
+def waiting_form(step: Step, description: str, version: int | None = None) -> type[StepForm]:
+    """The form a run waits with at ``step``: the matter's description above it and, for an
+    opinion, the version counsel reads filled in (an opinion on an older one is refused as stale)."""
+    model = FORMS[step][0]
+    if step is Step.REVIEW and version is not None:
+        field = Field(version, title="所审文稿版本 / version read", ge=1,
+                      description="审查意见针对的文稿版本；文稿已修改时，对旧版本的意见不予受理")
+        return model.with_initial_data(description=description, version=field)
+    return model.with_initial_data(description=description)

@@ -2,10 +2,15 @@
 the rules table says the matter waits at, show the form, hand what comes back to
 the ``review/`` service, publish the audit trail — and wait again.
 
+Who answers a form: only the front door (``web/proxy.py``) answers the Prefect UI's
+resume forms, as the signed-in officer; it records the step in hefa first and then
+wakes the run without any input. A form input found stored in Prefect did not come
+through hefa: it is never recorded — the flow audits that it was ignored, logs it on
+the run and deletes it (``desk/flow_work.py``).
+
 Replay safety: a suspended flow re-runs from the top when resumed. The body
-therefore keeps no state of its own: it takes any form input waiting for it
-(each taken once: its request id's receipt is written in the same
-transaction as the step), deletes it from Prefect, reads where the matter
+therefore keeps no state of its own: it clears any stored input (each audited once:
+its request id's receipt is written with the audit event), reads where the matter
 stands from the database, publishes, and suspends under a fresh key.
 
 Speed: the ``review/`` work is asked of the desk of ``hefa serve`` (``flow_work``),
@@ -27,7 +32,7 @@ from prefect.input.actions import delete_flow_run_input, filter_flow_run_input
 from prefect.runtime import flow_run
 
 from hefa.desk import client as desk_client
-from hefa.flows.inputs import FORMS
+from hefa.flows.inputs import waiting_form
 from hefa.flows.names import flow_name
 from hefa.review.law.rules import RULES, Kind, Step
 from hefa.review.records.wait_label import WaitLabel
@@ -45,20 +50,19 @@ def _work(name: str, **kwargs: Any) -> dict[str, Any]:
     return getattr(flow_work, name)(**kwargs)
 
 
-@task(name="收取表单 take form inputs", cache_policy=NO_CACHE, persist_result=False)
+@task(name="清除表单输入 clear form inputs", cache_policy=NO_CACHE, persist_result=False)
 def take_form_inputs(matter_id: str, run_id: str) -> list[str]:
-    """Hand every waiting form input to its service once, then delete it from Prefect."""
+    """Ignore every form input stored in Prefect (it did not come through hefa's front door):
+    audit and log each once, never record it; then delete it and every stale form."""
     logger = get_run_logger()
     outcomes: list[str] = []
     stored = filter_flow_run_input(key_prefix="suspended-", limit=200, flow_run_id=run_id)
     for item in sorted(stored, key=lambda i: i.created or 0):
         if item.key.endswith("-response"):
-            taken = _work("take_form_input", matter_id=matter_id, run_id=run_id, key=item.key, value=item.value)
-            if taken["outcome"] == "accepted":
-                logger.info("已受理 / accepted %s", taken["message"])
-            elif taken["outcome"] == "refused":
-                logger.warning("拒绝 / refused %s", taken["message"])
-            outcomes.append(taken["outcome"])
+            ignored = _work("ignore_form_input", matter_id=matter_id, run_id=run_id, key=item.key)
+            if ignored["outcome"] == "ignored":
+                logger.warning("已忽略 / ignored %s", ignored["message"])
+            outcomes.append(ignored["outcome"])
     for item in stored:  # nothing typed, and no stale form, stays in Prefect
         delete_flow_run_input(key=item.key, flow_run_id=run_id)
     return outcomes
@@ -83,11 +87,13 @@ def drive(matter_id: str) -> dict[str, Any]:
     view = publish_matter(matter_id)
     if view["status"] != "open":
         return {"matter": matter_id, "status": view["status"]}
-    key = WaitLabel.parse(view["label"]).keyed(uuid.uuid4().hex[:8])  # type: ignore[union-attr]
+    label = WaitLabel.parse(view["label"])
+    key = label.keyed(uuid.uuid4().hex[:8])  # type: ignore[union-attr]
     if view["form_step"] is None:
         suspend_flow_run(key=key, timeout=SUSPEND_TIMEOUT)  # 退回修改: `hefa revise` wakes it
-    else:
-        form = FORMS[Step(view["form_step"])][0].with_initial_data(description=view["form_description"])
+    else:  # answered by the front door as the signed-in officer, which then wakes the run
+        form = waiting_form(Step(view["form_step"]), view["form_description"],
+                            label.version if label is not None else None)
         suspend_flow_run(wait_for_input=form, key=key, timeout=SUSPEND_TIMEOUT)
     return {"matter": matter_id, "status": "open"}  # not reached: suspending ends the process
 
@@ -123,10 +129,17 @@ def administrative_licence_review(matter_id: str) -> dict[str, Any]:
     return drive(matter_id)
 
 
+@_matter_flow(Kind.VILLAGE_AFFAIR)
+def village_affair_review(matter_id: str) -> dict[str, Any]:
+    """村级重大事务: 村民委员会提出 → 村法律顾问合法性评价 → 村民会议/村民代表会议决定 (→ 报乡镇备案)."""
+    return drive(matter_id)
+
+
 MATTER_FLOWS = {
     Kind.NORMATIVE_DOCUMENT: normative_document_review,
     Kind.MAJOR_DECISION: major_decision_review,
     Kind.CONTRACT: contract_review,
     Kind.ADMINISTRATIVE_PENALTY: administrative_penalty_review,
     Kind.ADMINISTRATIVE_LICENCE: administrative_licence_review,
+    Kind.VILLAGE_AFFAIR: village_affair_review,
 }

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, fresh_code
+from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, checklist_answers, fresh_code
 
 PASSWORD = "长江黄河-2026-pass"
 
@@ -122,9 +122,45 @@ def test_client_address_is_throttled_and_audited(office: Office, monkeypatch: py
     for name in ("nobody1", "nobody2", "nobody3"):  # unknown names: no officer lockout, but the address counts
         r = client().post("/hefa/sign-in", data={"name": name, "password": "x" * 12, "code": "123456"})
         assert r.status_code == 401
-    _c, r = sign_in(office, "zhao")
+    # held back before any credential is looked at (a made-up code: the real ones stay unspent)
+    r = client().post("/hefa/sign-in", data={"name": "zhao", "password": PASSWORD, "code": "000000"})
     assert r.status_code == 429 and "过于频繁" in refusal(r)
     assert events("sign-in")[-1].reason.startswith("登录尝试过于频繁")  # type: ignore[attr-defined]
+    throttled = events("client-throttled")
+    assert len(throttled) == 1 and throttled[0].outcome == "refused"  # type: ignore[attr-defined]
+    assert '"client":"testclient"' in throttled[0].payload.replace(" ", "")  # type: ignore[attr-defined]
+    # another address is not held back, and the officer was never locked by the others' failures
+    from hefa.web.app import create_app
+
+    elsewhere = TestClient(create_app(), client=("192.0.2.7", 40000), follow_redirects=False)
+    ok = elsewhere.post("/hefa/sign-in",
+                        data={"name": "zhao", "password": PASSWORD, "code": fresh_code(office, "zhao")})
+    assert ok.status_code == 303, refusal(ok)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(office: Office,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from hefa.web import pages, throttle
+    from hefa.web.app import create_app
+
+    monkeypatch.setenv("HEFA_WEB_TRUSTED_PROXIES", "10.9.9.9")
+    throttle.front_door_settings.cache_clear()
+    monkeypatch.setattr(pages, "THROTTLE", throttle.ClientThrottle(limit=2, window_seconds=600))
+    try:
+        proxy = TestClient(create_app(), client=("10.9.9.9", 1), follow_redirects=False)
+        for _ in range(2):
+            r = proxy.post("/hefa/sign-in", data={"name": "nobody", "password": "x" * 12, "code": "123456"},
+                           headers={"x-forwarded-for": "198.51.100.1"})
+            assert r.status_code == 401
+        blocked = proxy.post("/hefa/sign-in", data={"name": "nobody", "password": "x" * 12, "code": "123456"},
+                             headers={"x-forwarded-for": "198.51.100.1"})
+        assert blocked.status_code == 429
+        other = proxy.post("/hefa/sign-in", data={"name": "nobody", "password": "x" * 12, "code": "123456"},
+                           headers={"x-forwarded-for": "198.51.100.2"})
+        assert other.status_code == 401  # a different person behind the same proxy
+        assert '"client":"198.51.100.1"' in events("client-throttled")[-1].payload.replace(" ", "")  # type: ignore[attr-defined]
+    finally:
+        throttle.front_door_settings.cache_clear()
 
 
 def test_sign_out_ends_the_session(office: Office) -> None:
@@ -193,7 +229,9 @@ def test_drafter_submits_and_revises_in_pages_with_one_line_refusals(office: Off
     assert matter_id in home.text and "关于罚款的规定" in home.text
     submitted = [e for e in events("submit") if e.outcome == "accepted"]  # type: ignore[attr-defined]
     assert len(submitted) == 1 and submitted[0].channel == "web" and submitted[0].officer == "zhang"  # type: ignore[attr-defined]
-    SERVICES["opinion"](office["li"], matter_id, conclusion="unlawful", reasons="第二条设定罚款，规范性文件不得设定。")
+    SERVICES["controls"](office["li"], matter_id, flags=[], reason="不涉及附加程序")  # 确认适用程序
+    SERVICES["opinion"](office["li"], matter_id, conclusion="unlawful", reasons="第二条设定罚款，规范性文件不得设定。",
+                        items=checklist_answers(matter_id))
     page = c.get(f"/hefa/matters/{matter_id}")
     assert "修改文稿" in page.text
     same = c.post(f"/hefa/matters/{matter_id}/revise", data={"request_id": "web-rev-0"},
@@ -213,7 +251,9 @@ def test_documents_download_scoped_by_role_and_organ_and_audited(office: Office)
     outcome = SERVICES["submit"](office["zhang"], kind="normative-document", title="关于乡村治理的规定",
                                  data=CLEAN, filename="draft.docx")
     matter_id = outcome.matter_id
-    SERVICES["opinion"](office["li"], matter_id, conclusion="lawful", reasons="符合法律规定。")
+    SERVICES["controls"](office["li"], matter_id, flags=[], reason="不涉及附加程序")  # 确认适用程序
+    SERVICES["opinion"](office["li"], matter_id, conclusion="lawful", reasons="符合法律规定。",
+                        items=checklist_answers(matter_id))
     generate_pending(matter_id)
     opinion = next(d for d in documents_of(matter_id) if d["name"] == "legal_opinion")
     sun = enrol(office, "sun")

@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -17,11 +18,11 @@ from tests.conftest import (
     REVISED,
     Served,
     add_team,
-    free_port,
+    checklist_text,
     fresh_code,
     reset_caches,
+    served_installation,
     served_office,
-    start_serve,
     wait_for,
 )
 
@@ -31,40 +32,15 @@ PASSWORD = "长江黄河-2026-pass"
 
 @pytest.fixture(scope="module")
 def front_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``hefa serve`` with its front door, on a Prefect server started first and given time
-    (on a loaded machine a Prefect server can take minutes to answer)."""
-    import os
-    import subprocess
-
-    from hefa.app.serve import prefect_executable, stop_process
-
-    home = tmp_path_factory.mktemp("front") / "home"
-    home.mkdir()
-    port = free_port()
-    env = dict(os.environ)
-    env.update({"HEFA_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-                "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HEFA_WEB_PORT": str(free_port()),
-                "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false"})
-    env.pop("HEFA_DATABASE_URL", None)
-    (home / "prefect").mkdir()
-    server = subprocess.Popen([prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=(home / "prefect" / "server.log").open("ab"),
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200,
-                 timeout=400, interval=1, what="the Prefect server")
-        log = home / "serve.log"
-        runner = Served(home, env, start_serve(env, log), log)
-        yield runner
-        stop_process(runner.process)
-    finally:
-        stop_process(server)
+    """One served installation for the module: ``hefa serve`` with its front door, on a
+    Prefect server that requires the installation's auth string."""
+    with served_installation(tmp_path_factory.mktemp("front") / "home") as served:
+        yield served
 
 
 @pytest.fixture
 def served_env(front_served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
-    for key in ("HEFA_HOME", "PREFECT_API_URL", "PREFECT_HOME"):
+    for key in ("HEFA_HOME", "PREFECT_API_URL", "PREFECT_HOME", "PREFECT_API_AUTH_STRING"):
         monkeypatch.setenv(key, front_served.env[key])
     monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
     reset_caches()
@@ -75,19 +51,19 @@ def door(served: Served) -> str:
     return f"http://127.0.0.1:{served.env['HEFA_WEB_PORT']}"
 
 
-_SIGNED: dict[str, httpx.Client] = {}
+_SIGNED: dict[tuple[str, str], httpx.Client] = {}
 
 
 def signed_in(served: Served, office: Any, name: str) -> httpx.Client:
     """A browser-like client of ``name``, signed in once (first sign-in sets the password)."""
-    if name not in _SIGNED:
+    if (door(served), name) not in _SIGNED:
         c = httpx.Client(base_url=door(served), timeout=30)
         r = c.post("/hefa/first-sign-in", data={"name": name, "secret": office.tokens[name],
                                                 "code": fresh_code(office, name), "password": PASSWORD,
                                                 "repeat": PASSWORD})
         assert r.status_code == 303, r.text
-        _SIGNED[name] = c
-    return _SIGNED[name]
+        _SIGNED[(door(served), name)] = c
+    return _SIGNED[(door(served), name)]
 
 
 def paused(run_id: str, prefix: str) -> dict[str, Any] | None:
@@ -112,14 +88,34 @@ def matter(served_env: Served) -> dict[str, Any]:
     from hefa.review.records.queries import status_of
 
     run_id = wait_for(lambda: status_of(matter_id)["run_id"], what="the run")
+    confirm_controls(served_env, office, team, run_id)
     wait_for(lambda: paused(run_id, "review-v1"), timeout=120, what="the review wait")
     return {"id": matter_id, "run": run_id, "team": team, "office": office, "served": served_env}
 
 
-def opinion_input(conclusion: str = "lawful") -> dict[str, Any]:
+def confirm_controls(served: Served, office: Any, team: dict[str, str], run_id: str, version: int = 1) -> None:
+    """Counsel confirms the drafter's controls (确认适用程序) at the front door when the run waits for it."""
+    wait_for(lambda: paused(run_id, f"controls-v{version}") or paused(run_id, f"review-v{version}"), timeout=120,
+             what="the first wait")
+    if paused(run_id, f"controls-v{version}"):
+        wait_for(lambda: _form_stored(run_id), timeout=30, what="the controls form")
+        answer = signed_in(served, office, team["counsel"]).post(
+            f"/api/flow_runs/{run_id}/resume", json={"run_input": {"flags": "", "reason": "不涉及附加程序"}}).json()
+        assert answer["status"] == "ACCEPT", answer
+
+
+def _form_stored(run_id: str) -> bool:
+    from hefa.flows.rest import call
+
+    key = ((paused(run_id, "") or {}).get("state_details") or {}).get("pause_key")
+    return bool(key) and call("GET", f"/flow_runs/{run_id}/input/suspended-{key}-schema") is not None
+
+
+def opinion_input(conclusion: str = "lawful", kind: str = "normative-document") -> dict[str, Any]:
     from hefa.review import vocabulary as vocab
 
-    return {"conclusion": vocab.CONCLUSION.term(conclusion).label, "reasons": "经审查，符合上位法规定。"}
+    return {"conclusion": vocab.CONCLUSION.term(conclusion).label, "reasons": "经审查，符合上位法规定。",
+            "items": checklist_text(kind)}
 
 
 def test_no_session_gets_nothing(served_env: Served) -> None:
@@ -184,3 +180,50 @@ def test_counsel_is_answered_at_once_and_prefect_holds_nothing_typed(matter: dic
     stored = call("POST", f"/flow_runs/{run}/input/filter", {"prefix": "suspended", "limit": 100}) or []
     assert not [i for i in stored if i["key"].endswith("-response")]
     assert not re.search("经审查", str(stored))
+
+
+def test_the_prefect_port_does_not_answer_without_the_auth_string(served_env: Served) -> None:
+    import base64
+
+    api = served_env.env["PREFECT_API_URL"]
+    assert urlparse(api).hostname == "127.0.0.1"
+    for method, path in [("POST", "/flow_runs/filter"), ("GET", "/flows/count"), ("POST", "/artifacts/filter"),
+                         ("POST", f"/flow_runs/{uuid.uuid4()}/resume")]:
+        assert httpx.request(method, api + path, json={}, timeout=30).status_code == 401, path
+        wrong = "Basic " + base64.b64encode(b"hefa:guessed").decode()
+        assert httpx.request(method, api + path, json={}, headers={"Authorization": wrong},
+                             timeout=30).status_code == 401, path
+    auth = "Basic " + base64.b64encode(served_env.env["PREFECT_API_AUTH_STRING"].encode()).decode()
+    assert httpx.post(api + "/flow_runs/filter", json={"limit": 1}, headers={"Authorization": auth},
+                      timeout=30).status_code == 200
+    kept = served_env.home / "prefect-auth"
+    assert kept.read_text().strip() == served_env.env["PREFECT_API_AUTH_STRING"]
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+
+def test_live_streams_pass_the_front_door_with_a_session_only(matter: dict[str, Any]) -> None:
+    """The UI's websockets: through the door the upstream handshake (the auth string, added by the
+    door) succeeds; without a session, or on a stream officers may not use, the socket closes."""
+    import json
+
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    served = matter["served"]
+    drafter = signed_in(served, matter["office"], matter["team"]["drafter"])
+    cookie = "hefa_session=" + drafter.cookies["hefa_session"]
+    ws_base = door(served).replace("http", "ws", 1)
+    for path in ("/api/events/out", "/api/logs/out"):
+        with connect(ws_base + path, additional_headers={"Cookie": cookie}, subprotocols=["prefect"],
+                     open_timeout=30) as ws:
+            ws.send(json.dumps({"type": "auth", "token": None}))  # the browser holds no auth string
+            assert json.loads(ws.recv(timeout=30)) == {"type": "auth_success"}, path
+    for path, headers in [("/api/events/out", {}), ("/api/events/in", {"Cookie": cookie})]:
+        try:
+            with connect(ws_base + path, additional_headers=headers, subprotocols=["prefect"],
+                         open_timeout=30) as ws:
+                ws.send(json.dumps({"type": "auth", "token": None}))
+                ws.recv(timeout=30)
+            raise AssertionError(f"{path} should be closed")
+        except (ConnectionClosed, InvalidStatus):
+            pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -15,12 +17,55 @@ NOT_SIGNED_IN = "未登录 / not signed in"
 
 
 def client_of(request: Request) -> str:
-    return request.client.host if request.client else "?"
+    """The client's address: the connection's, or, behind a trusted reverse proxy
+    (``HEFA_WEB_TRUSTED_PROXIES``), the last address the proxy put in X-Forwarded-For."""
+    from hefa.web.throttle import front_door_settings
+
+    peer = request.client.host if request.client else "?"
+    trusted = {a.strip() for a in front_door_settings().trusted_proxies.split(",") if a.strip()}
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if peer in trusted and forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64] or peer
+    return peer
 
 
 def signed_in(request: Request) -> SignedIn | None:
     """The officer of this request's session cookie, if the session is live."""
     return who(request.cookies.get(COOKIE))
+
+
+# The proxy's reads (the UI sends dozens of API calls a page) reuse a session check for a
+# moment instead of reading the database each time. Only reads of Prefect use it: a step is
+# authenticated again in its own transaction (``check_session``), and sign-out forgets at once.
+SEEN_SECONDS = 2.0
+_SEEN: dict[str, tuple[float, SignedIn]] = {}
+_SEEN_LOCK = threading.Lock()
+
+
+def recently_seen(token: str | None) -> SignedIn | None:
+    """The session's officer if checked in the last ``SEEN_SECONDS`` (a disabled or locked
+    officer's reads stop within that time)."""
+    if not token:
+        return None
+    with _SEEN_LOCK:
+        hit = _SEEN.get(token)
+    return hit[1] if hit is not None and time.monotonic() - hit[0] < SEEN_SECONDS else None
+
+
+def seen(token: str | None, me: SignedIn | None) -> None:
+    if not token:
+        return
+    with _SEEN_LOCK:
+        if me is None:
+            _SEEN.pop(token, None)
+            return
+        if len(_SEEN) > 4096:
+            _SEEN.clear()
+        _SEEN[token] = (time.monotonic(), me)
+
+
+def forget(token: str | None) -> None:
+    seen(token, None)
 
 
 def secure_cookie(request: Request) -> bool:

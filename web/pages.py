@@ -26,6 +26,7 @@ from hefa.review.records.models import DocumentVersion, GeneratedDocument, Matte
 from hefa.web.access import (
     COOKIE,
     client_of,
+    forget,
     may_read_matter,
     same_origin,
     set_session_cookie,
@@ -74,12 +75,19 @@ async def sign_in_post(request: Request) -> Response:
     try:
         token = await run_in_threadpool(doors.sign_in, name, form.get("password"), form.get("code"), client=client)
     except Refused as exc:
-        if isinstance(exc, CredentialsRefused):
-            THROTTLE.failed(client)
+        if isinstance(exc, CredentialsRefused) and THROTTLE.failed(client):
+            await run_in_threadpool(_audit_throttled, name, client)
         return page("sign_in.html", 401, title="登录", next=target, name=name, refused=str(exc))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
     return response
+
+
+def _audit_throttled(name: str, client: str) -> None:
+    """The failure that blocks a client address is audited (``client-throttled``), as a lock is."""
+    doors.audit_web_action(name.strip()[:64], "", "client-throttled", outcome="refused", reason=doors.THROTTLED,
+                           payload={"client": client[:64], "failures": str(THROTTLE.limit),
+                                    "window_minutes": f"{THROTTLE.window / 60:g}"})
 
 
 async def first_sign_in_page(request: Request) -> Response:
@@ -98,8 +106,8 @@ async def first_sign_in_post(request: Request) -> Response:
         token = await run_in_threadpool(doors.set_first_password, name, form.get("secret"), form.get("code"),
                                         form.get("password"), form.get("repeat"), client=client)
     except Refused as exc:
-        if isinstance(exc, CredentialsRefused):
-            THROTTLE.failed(client)
+        if isinstance(exc, CredentialsRefused) and THROTTLE.failed(client):
+            await run_in_threadpool(_audit_throttled, name, client)
         return page("first_sign_in.html", 400, title="首次登录", name=name, refused=str(exc))
     response = RedirectResponse("/hefa/", status_code=303)
     set_session_cookie(response, request, token)
@@ -111,6 +119,7 @@ async def sign_out(request: Request) -> Response:
         return forbidden_origin()
     token = request.cookies.get(COOKIE)
     if token:
+        forget(token)
         await run_in_threadpool(doors.sign_out, token)
     response = RedirectResponse("/hefa/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/")

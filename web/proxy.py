@@ -19,18 +19,22 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from hefa.review.people.web_sessions import SignedIn, who
-from hefa.web.access import COOKIE, same_origin, to_sign_in
+from hefa.web.access import COOKIE, recently_seen, same_origin, seen, to_sign_in
+from hefa.web.upstream import Upstream, UpstreamError, request_target
 
 _ID = r"[0-9a-fA-F-]{36}"
 _READ_RESOURCES = r"(flow_runs|task_runs|flows|deployments|artifacts|artifacts/latest|logs|work_pools|work_queues" \
@@ -56,9 +60,17 @@ OFFICER_ALLOWED: list[tuple[str, re.Pattern[str]]] = [(m, re.compile(p)) for m, 
     # the form a run waits with: its schema and description, never what was typed (…-response)
     ("GET", rf"^/api/flow_runs/{_ID}/input/[A-Za-z0-9_-]+-(schema|description)$"),
 ]]
+# the live streams the UI may read (reads only: ``/api/events/in`` would let anyone emit events)
+OFFICER_STREAMS = frozenset({"/api/events/out", "/api/logs/out"})
 RESUME = re.compile(rf"^/api/flow_runs/(?P<run>{_ID})/resume$")
 HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-       "transfer-encoding", "upgrade", "host", "cookie", "authorization", "content-length", "origin", "referer"}
+       "transfer-encoding", "upgrade", "host", "cookie", "authorization", "content-length", "origin", "referer",
+       "expect"}
+# Prefect's answer is relayed with its own Content-Length and Content-Encoding (the bytes are
+# passed on untouched); a cookie from upstream never reaches the browser; the front door's
+# server writes its own Date and Server.
+RELAY_DROP = frozenset(h.encode("latin-1") for h in (HOP - {"content-length"}) | {"set-cookie", "date", "server"})
+HOP_NAMES = frozenset(h.encode("latin-1") for h in HOP)  # ASGI header names are lower-case bytes
 DENIED = "无权执行此操作 / not allowed for your role"
 
 
@@ -77,11 +89,19 @@ class PrefectProxy:
 
     def __init__(self, prefect_url: str, auth_string: str | None = None) -> None:
         self.base = prefect_url.rstrip("/").removesuffix("/api")
+        self.auth_string = auth_string
         self.auth = ("Basic " + base64.b64encode(auth_string.encode()).decode()) if auth_string else None
-        self.client = httpx.AsyncClient(base_url=self.base, timeout=30.0)
+        self.client = httpx.AsyncClient(base_url=self.base, timeout=30.0)  # hefa's own few calls
+        where = urlsplit(self.base)
+        if where.scheme != "http" or not where.hostname:
+            raise ValueError(f"入口只转发到本机 http 上的 Prefect 服务器：{self.base} / the front door forwards to a "
+                             "local http Prefect server only")
+        self.prefix = where.path.rstrip("/")
+        self.upstream = Upstream(where.hostname, where.port or 80)  # what officers' calls go through
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.upstream.close()
 
     def _headers(self, request_headers: Any) -> dict[str, str]:
         headers = {k: v for k, v in request_headers.items() if k.lower() not in HOP}
@@ -97,18 +117,23 @@ class PrefectProxy:
             elif scope["type"] == "websocket":
                 await self.websocket(WebSocket(scope, receive, send))
             else:
-                response = await self.http(Request(scope, receive))
-                await response(scope, receive, send)
+                answer = await self.http(Request(scope, receive))
+                await answer(scope, receive, send)
         return app
 
     # --- HTTP --------------------------------------------------------------------------------
-    async def http(self, request: Request) -> Response:
-        me = await run_in_threadpool(who, request.cookies.get(COOKIE))
+    async def _who(self, token: str | None) -> SignedIn | None:
+        me = recently_seen(token)
+        if me is None:
+            me = await run_in_threadpool(who, token)
+            seen(token, me)
+        return me
+
+    async def http(self, request: Request) -> ASGIApp:
+        me = await self._who(request.cookies.get(COOKIE))
         if me is None:
             return to_sign_in(request)
-        path, method = request.url.path, request.method
-        if path == "/":
-            pass
+        path, method = request.scope["path"], request.method
         if method not in ("GET", "HEAD", "OPTIONS") and not same_origin(request):
             return JSONResponse({"detail": "跨站请求已拒绝 / cross-site request refused"}, status_code=403)
         resume = RESUME.match(path)
@@ -125,26 +150,26 @@ class PrefectProxy:
             return await self.ui_settings(request)
         return await self.forward(request)
 
-    async def forward(self, request: Request) -> Response:
-        body = await request.body()
-        upstream = self.client.build_request(request.method, request.url.path, params=request.url.query,
-                                             headers=self._headers(request.headers), content=body)
-        response = await self.client.send(upstream, stream=True)
-        headers = {k: v for k, v in response.headers.items()
-                   if k.lower() not in HOP and k.lower() not in ("content-encoding", "set-cookie")}
-
-        async def chunks():  # type: ignore[no-untyped-def]
-            try:
-                async for chunk in response.aiter_raw():
-                    yield chunk
-            finally:
-                await response.aclose()
-
-        if "content-encoding" in response.headers:  # decoded by httpx: send it plain
-            data = await response.aread()
-            await response.aclose()
-            return Response(data, status_code=response.status_code, headers=headers)
-        return StreamingResponse(chunks(), status_code=response.status_code, headers=headers)
+    async def forward(self, request: Request) -> ASGIApp:
+        """Send the request on to Prefect with the installation's auth string (in one write, on
+        a kept connection), and relay the answer as it came: its bytes and encoding untouched
+        (nothing decompressed and compressed again), small answers in one piece."""
+        scope = request.scope
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_NAMES]
+        if self.auth:
+            headers.append((b"authorization", self.auth.encode("latin-1")))
+        try:
+            target = request_target(self.prefix + scope["path"], scope.get("query_string", b""))
+        except ValueError:
+            return JSONResponse({"detail": "请求地址不合法 / malformed request"}, status_code=400)
+        try:
+            answer = await self.upstream.request(scope["method"], target, headers, await request.body())
+        except UpstreamError as exc:  # the cause is logged; the browser is not told the server's address
+            logging.getLogger("hefa.web").warning("%s %s: %s", scope["method"], scope["path"], exc)
+            return JSONResponse({"detail": "Prefect 服务器暂时无应答 / the Prefect server is not answering"},
+                                status_code=502)
+        relayed = [(k, v) for k, v in answer.headers if k not in RELAY_DROP]
+        return Relayed(answer.status, relayed, answer.body, answer.rest)
 
     async def ui_settings(self, request: Request) -> Response:
         """The UI's settings, pointing it at the front door's own ``/api`` and with no auth prompt."""
@@ -173,14 +198,20 @@ class PrefectProxy:
 
     # --- websockets ------------------------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
+        """The UI's live streams (``/api/events/out``, ``/api/logs/out``) for a signed-in officer.
+
+        Prefect authenticates a websocket by its first message (``{"type": "auth", "token": …}``,
+        with the ``prefect`` subprotocol): the door sends the installation's auth string in that
+        message itself, whatever token the browser sent, as it adds the header to HTTP calls."""
         import websockets
 
-        me = await run_in_threadpool(who, ws.cookies.get(COOKIE))
+        me = await self._who(ws.cookies.get(COOKIE))
         if me is None:
             await ws.close(code=4401)
             return
         path = ws.url.path
-        if not (path.startswith("/api/events/") or path.startswith("/api/logs/")) and "admin" not in me.roles:
+        if path not in OFFICER_STREAMS and "admin" not in me.roles:
+            await run_in_threadpool(_audit_denied, me, "WEBSOCKET", path)
             await ws.close(code=4403)
             return
         target = self.base.replace("http", "ws", 1) + path + (f"?{ws.url.query}" if ws.url.query else "")
@@ -189,15 +220,20 @@ class PrefectProxy:
         async with websockets.connect(target, additional_headers=headers,
                                       subprotocols=protocols or None) as upstream:  # type: ignore[arg-type]
             await ws.accept(subprotocol=upstream.subprotocol)
+            first = True
 
             async def client_to_upstream() -> None:
+                nonlocal first
                 while True:
                     message = await ws.receive()
                     if message["type"] == "websocket.disconnect":
                         await upstream.close()
                         return
-                    await upstream.send(message.get("text") if message.get("text") is not None
-                                        else message.get("bytes") or b"")
+                    text = message.get("text")
+                    if first and text is not None and upstream.subprotocol == "prefect":
+                        text = self._authenticated(text)
+                    first = False
+                    await upstream.send(text if text is not None else message.get("bytes") or b"")
 
             async def upstream_to_client() -> None:
                 async for message in upstream:
@@ -211,6 +247,40 @@ class PrefectProxy:
             _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
+
+    def _authenticated(self, text: str) -> str:
+        """The browser's first websocket message with the installation's auth string as its token."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(message, dict) and message.get("type") == "auth":
+            message["token"] = self.auth_string
+            return json.dumps(message)
+        return text
+
+
+class Relayed:
+    """Prefect's answer as an ASGI app: status, headers, and the raw body, in one piece when
+    it was read whole (``body``), else streamed from upstream (``rest``)."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+                 rest: AsyncIterator[bytes] | None = None) -> None:
+        self.status, self.headers, self.body, self.rest = status, headers, body, rest
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.rest is None:
+            await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            await send({"type": "http.response.body", "body": self.body})
+            return
+        rest = self.rest
+        try:
+            await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            async for chunk in rest:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await rest.aclose()  # type: ignore[attr-defined]
 
 
 def _audit_admin(me: SignedIn, method: str, path: str) -> None:
@@ -240,7 +310,6 @@ def answer_form(me: SignedIn, run_id: str, run: dict[str, Any], run_input: dict[
     from hefa.review.errors import Refused
     from hefa.review.law.rules import Step
     from hefa.review.people.identity import Credentials
-    from hefa.review.records import queries
     from hefa.review.records.audit import canonical_json
     from hefa.review.records.wait_label import label_in
     from hefa.review.services import steps
@@ -255,29 +324,20 @@ def answer_form(me: SignedIn, run_id: str, run: dict[str, Any], run_input: dict[
         return {"status": "REJECT", "details": {"reason": "此时不接受表单输入 / no form expected"}}
     step = Step(label.stage)
     model, action = FORMS[step]
-    typed_name = str(run_input.get("officer") or "").strip()
-    if typed_name and typed_name != me.name:
-        return {"status": "REJECT", "details": {"reason": f"表单中的姓名 {typed_name[:64]} 不是登录人员 {me.name}"
-                                                          " / the name in the form is not the signed-in officer"}}
-    fields = {k: v for k, v in run_input.items() if k not in ("officer", "code")}
-    digest = hashlib.sha256(canonical_json({"run": run_id, "key": key, "by": me.name, "input": fields})
+    digest = hashlib.sha256(canonical_json({"run": run_id, "key": key, "by": me.name, "input": run_input})
                             .encode()).hexdigest()[:32]
     request_id = f"web:{run_id}:{digest}"
-    # Identity is the session's: a form that still has name and code fields gets them filled in
-    # here (the code is never checked, stored or sent anywhere).
-    identity = {"officer": me.name, "code": "000000"} if "officer" in model.model_fields else {}
-    try:
-        form = model.model_validate({**fields, **identity})
+    try:  # the fields only: who answers is the session's officer, never something typed
+        form = model.model_validate(run_input)
     except ValidationError as exc:
         reason = "表单内容不完整或格式不对 / malformed input: " + "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         steps.refuse_unparsed(me.name, action, matter_id, reason[:500], channel="web", request_id=request_id)
         return {"status": "REJECT", "details": {"reason": reason[:500]}}
     kwargs = service_kwargs(form)
-    if step is Step.REVIEW:  # an opinion on the version the form showed: stale if revised since
-        view = queries.status_of(matter_id)
-        kwargs["version_sha256"] = next((v["sha256"] for v in view["versions"] if v["number"] == label.version),
-                                        None)
+    if step is Step.REVIEW and "version" not in run_input:
+        # an opinion on the version the run showed when it began to wait: stale if revised since
+        kwargs["version"] = label.version
     try:
         outcome = steps.SERVICES[action](Credentials(me.name, session=me.token), matter_id, channel="web",
                                          request_id=request_id, **kwargs)
