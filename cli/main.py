@@ -8,6 +8,7 @@ except ``serve``, ``demo`` and the flow machinery they start.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +17,9 @@ import typer
 
 from hefa.review import vocabulary as vocab
 
+from . import after_filing, per_kind
 from . import session as out
+from .options import AsOpt, CodeOpt, JsonOpt, MatterArg, TokenOpt
 
 app = typer.Typer(
     help="合法 hefa：合法性审查流程引擎 / legality review for local government matters",
@@ -26,13 +29,8 @@ officer_app = typer.Typer(help="人员管理（仅管理员） / officers (admin
 app.add_typer(officer_app, name="officer")
 findings_app = typer.Typer(help="预审提示复核 / pre-screen findings", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
-
-AsOpt = Annotated[str | None, typer.Option("--as", help="办理人员姓名 / acting officer")]
-TokenOpt = Annotated[str | None, typer.Option(
-    "--token", help="令牌（不推荐：会出现在进程列表中；请用 HEFA_TOKEN 或 hefa login）")]
-CodeOpt = Annotated[str | None, typer.Option("--code", help="动态码（6位，代替令牌） / one-time code")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / machine-readable output")]
-MatterArg = Annotated[str, typer.Argument(help="事项编号，如 2026-0007 / matter id")]
+after_filing.install(app)  # hefa register …, hefa report (issue 16)
+per_kind.install(app, officer_app)  # hefa controls, sign, party-report, evaluate, officer cert (issue 14)
 
 
 def _creds(name: str | None, token: str | None, code: str | None):  # type: ignore[no-untyped-def]
@@ -115,13 +113,21 @@ def _read_file(path: Path) -> bytes:
 
 @app.command()
 def init(admin: Annotated[str, typer.Option(help="首个管理员姓名 / first admin")] = "admin",
+         drill: Annotated[bool, typer.Option(
+             "--drill", help="建立演练安装：只有演练可用 HEFA_TODAY 冻结日期，每个审计事件都标明演练"
+                             " / a drill installation (frozen dates allowed, every event marked)")] = False,
          json_: JsonOpt = False) -> None:
     """初始化（可重复运行）：建库或升级，创建首个管理员 / create or upgrade the database."""
     out.set_json(json_)
     from hefa.review.installation import initialise
 
-    database, enrolment = _guard(initialise, admin)
-    data: dict[str, Any] = {"database": database, "admin_created": bool(enrolment)}
+    done = _guard(initialise, admin, drill=drill)
+    enrolment = done.enrolment
+    data: dict[str, Any] = {"database": done.database, "admin_created": bool(enrolment), "drill": done.drill,
+                            "chain_keyed_from": done.chain_keyed_from}
+    if done.drill:
+        print("演练安装 / drill installation: 每个审计事件都标明演练 / every audit event is marked as a drill",
+              file=sys.stderr)
     if enrolment:
         data |= enrolment.to_dict()
         out.emit(data, _enrolment_text(enrolment, "首个管理员已创建 / first admin created"))
@@ -145,12 +151,17 @@ def _enrolment_text(enrolment, heading: str) -> str:  # type: ignore[no-untyped-
 @officer_app.command("add")
 def officer_add(name: str, role: Annotated[str, typer.Option(help="岗位，可用逗号分隔多个")],
                 organ: Annotated[str, typer.Option(help="所属机关")] = "",
+                cert_number: Annotated[str, typer.Option(help="行政执法证号（可选）")] = "",
+                cert_valid_until: Annotated[str | None, typer.Option(help="行政执法证有效期至 YYYY-MM-DD")] = None,
+                legal_qualification: Annotated[str, typer.Option(help="法律职业资格证书编号（可选）")] = "",
                 as_: AsOpt = None, token: TokenOpt = None, json_: JsonOpt = False) -> None:
     """添加人员，显示一次令牌和动态码二维码 / add an officer."""
     out.set_json(json_)
     from hefa.review.people import officers
 
-    enrolment = _guard(officers.add_officer, _creds(as_, token, None), name, role, organ)
+    enrolment = _guard(officers.add_officer, _creds(as_, token, None), name, role, organ,
+                       cert_number=cert_number, cert_valid_until=cert_valid_until,
+                       legal_qualification=legal_qualification)
     out.emit(enrolment.to_dict(), _enrolment_text(enrolment, "人员已添加 / officer added"))
 
 
@@ -236,12 +247,15 @@ def submit(file: Path, kind: Annotated[str, typer.Option(help="事项类型 / ma
            opened_on: Annotated[str | None, typer.Option(help="立案/受理日期 YYYY-MM-DD")] = None,
            amount: Annotated[int | None, typer.Option(
                help="合同金额（元）：达到重大合同标准的自动标记 major / contract amount")] = None,
+           officers: Annotated[str | None, typer.Option(
+               help="执法人员（行政处罚、许可：至少两名持有效行政执法证），逗号分隔 / enforcement officers")] = None,
            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
            json_: JsonOpt = False) -> None:
-    """提交文稿，启动审查流程 / submit a .docx and start its review."""
+    """提交文稿，启动审查流程（标记为建议，由法律顾问确认） / submit a .docx and start its review."""
     out.set_json(json_)
     _perform("submit", _creds(as_, token, code), kind=kind, title=title, data=_read_file(file),
-             filename=file.name, organ=organ, flags=list(flag or ()), opened_on=opened_on, amount=amount)
+             filename=file.name, organ=organ, flags=list(flag or ()), opened_on=opened_on, amount=amount,
+             enforcement_officers=officers)
 
 
 @app.command()
@@ -313,12 +327,42 @@ def opinion(matter: MatterArg,
             reasons: Annotated[str, typer.Option(help="审查意见和理由")],
             version: Annotated[str, typer.Option(
                 help="所审文稿版本：版本号或 sha256 前8位以上（见 hefa status） / the version reviewed")],
+            item: Annotated[list[str] | None, typer.Option(
+                help="逐项审查结果，每项一次：项目代码=符合 | 不符合:说明 | 不适用[:说明]"
+                     "（项目见 hefa checklist KIND） / one checklist answer, repeatable")] = None,
+            items: Annotated[Path | None, typer.Option(
+                help="逐项审查结果文件：每行一项，格式同 --item（hefa checklist KIND > 文件 生成模板）"
+                     " / a file of checklist answers")] = None,
             as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None,
             json_: JsonOpt = False) -> None:
-    """出具合法性审查意见（须写明所审版本） / record counsel's written opinion on a named version."""
+    """出具合法性审查意见（须写明所审版本，逐项填写审查要点） / record counsel's written opinion on a named
+    version, with an answer to every item of the kind's checklist."""
     out.set_json(json_)
+    answers = list(item or ())
+    if items is not None:
+        try:
+            answers += _read_file(items).decode("utf-8").splitlines()
+        except UnicodeDecodeError:
+            out.fail(f"逐项审查结果文件 {items} 不是 UTF-8 文本 / not UTF-8 text", code="invalid-input")
     _perform("opinion", _creds(as_, token, code), matter_id=matter,
-             conclusion=conclusion, reasons=reasons, version=version)
+             conclusion=conclusion, reasons=reasons, version=version, items=answers)
+
+
+@app.command()
+def checklist(kind: Annotated[str, typer.Argument(help="事项类型 / matter kind")],
+              json_: JsonOpt = False) -> None:
+    """列出某类事项的审查要点（逐项审查模板） / the kind's review checklist, as a template for --items."""
+    from hefa.review.law.checklists import checklist_for, template
+    from hefa.review.law.rules import Kind
+
+    out.set_json(json_)
+    if kind not in {k.value for k in Kind}:
+        out.fail(f"没有事项类型 {kind!r}；可用：{', '.join(k.value for k in Kind)} / unknown kind", code="usage")
+    table = checklist_for(kind)
+    out.emit({"kind": kind, "source": table.source,
+              "items": [{"key": i.key, "aspect": i.aspect, "question": i.question, "basis": i.basis}
+                        for i in table.items]},
+             f"# {table.source}\n{template(kind)}")
 
 
 @app.command()
@@ -368,10 +412,13 @@ def file_(matter: MatterArg, filed_with: Annotated[str, typer.Option(help="备�
 @app.command()
 def extend(matter: MatterArg, days: Annotated[int, typer.Option(help="延长天数（行政许可最多10日）")],
            reason: Annotated[str, typer.Option(help="延长理由")],
+           notified_on: Annotated[str | None, typer.Option(
+               help="告知申请人延长理由的日期（行政许可法第四十二条） / when the applicant was told")] = None,
            as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None, json_: JsonOpt = False) -> None:
     """经行政首长批准延长办理期限（一次） / the head approves one deadline extension."""
     out.set_json(json_)
-    _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason)
+    _perform("extension", _creds(as_, token, code), matter_id=matter, days=days, reason=reason,
+             notified_on=notified_on)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -468,29 +515,71 @@ def audit_(matter: MatterArg, json_: JsonOpt = False) -> None:
 def verify(anchor: Annotated[list[str] | None, typer.Option(
         help="锚点 SEQ:HASH（可重复），取自打印的文书 / anchors from paper")] = None,
            json_: JsonOpt = False) -> None:
-    """校验整条审计链，打印链头 / verify the audit chain."""
+    """校验审计链和每条记录（编辑、插入、删除的行都会被指出），打印链头 / verify the chain and every record."""
     out.set_json(json_)
     from hefa.review.errors import InvalidInput
     from hefa.review.records import audit
     from hefa.review.records.db import read_session
+    from hefa.review.records.record_hashes import verify_state
 
     try:
         anchors = [audit.ChainHead.parse(a) for a in anchor or []]
     except InvalidInput as exc:
         out.fail(str(exc), code="usage")
     with read_session() as s:
-        result = _guard(audit.verify, s, anchors)
-    out.emit({"ok": True, "events": result.count, "head": str(result.head)},
-             f"审计链完整 / chain verifies: {result.count} 个事件；链头 / head {result.head}")
+        result = _guard(verify_state, s, anchors)
+    chain = result.chain
+    out.emit({"ok": True, "events": chain.count, "records": result.records, "head": str(chain.head)},
+             f"审计链与记录一致 / chain and records verify: {chain.count} 个事件，{result.records} 条记录；"
+             f"链头 / head {chain.head}")
+
+
+# --- the installation's law -----------------------------------------------------------------------
+
+config_app = typer.Typer(help="本机法律设置（更改仅限管理员，留痕） / the installation's law settings",
+                         no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(json_: JsonOpt = False) -> None:
+    """显示现行法律设置及其来源 / the law settings in force, and who changed them."""
+    out.set_json(json_)
+    from hefa.review.services.law_config import show_law_settings
+
+    rows = _guard(show_law_settings)
+    out.emit(rows, "\n".join(
+        f"{r['name']:<34} {r['value']!s:<12}"
+        + (f" 第 {r['event']} 号事件 {r['by']} 更改（默认 {r['default']}）：{r['reason']}" if r["changed"] else " 默认")
+        for r in rows))
+
+
+@config_app.command("set")
+def config_set(name: Annotated[str, typer.Argument(help="设置名，见 hefa config show")],
+               value: Annotated[str, typer.Argument(help="新值 / new value")],
+               reason: Annotated[str, typer.Option(help="变更理由（如地方规定的文号） / why")],
+               as_: AsOpt = None, token: TokenOpt = None, code: CodeOpt = None, json_: JsonOpt = False) -> None:
+    """管理员更改一项法律设置，自该审计事件起生效 / an admin changes one law setting (audited)."""
+    out.set_json(json_)
+    import uuid
+
+    from hefa.review.services.law_config import set_law_setting
+
+    answer = _guard(set_law_setting, _creds(as_, token, code), out.clean_text(name), out.clean_text(value),
+                    reason=out.clean_text(reason), request_id=uuid.uuid4().hex)
+    out.emit(answer, f"已更改 / changed: {answer['name']} {answer['old']} → {answer['new']}"
+                     f"（审计第 {answer['event']} 号事件起生效）")
 
 
 @app.command()
-def check(file: Path, json_: JsonOpt = False) -> None:
+def check(file: Path, json_: JsonOpt = False,
+          kind: Annotated[str | None, typer.Option(
+              help="事项类型（按类型预审；缺省按规范性文件） / matter kind")] = None) -> None:
     """预审一个 .docx，列出可能违法的条款 / pre-screen a .docx."""
     out.set_json(json_)
     from hefa.review.documents.incoming import screen_upload
 
-    sha, findings = _guard(screen_upload, _read_file(file), file.name)
+    sha, findings = _guard(screen_upload, _read_file(file), file.name, kind)
     out.emit({"file": str(file), "sha256": sha, "findings": findings},
              "\n".join([f"{file.name}：预审提示 {_findings_count(findings)} 条 / findings（供法律顾问参考，不是结论）"]
                        + [f"  [{f['category']}] {f.get('article') or '—'} 段{f['paragraph_index']}："
@@ -560,13 +649,15 @@ def overdue(json_: JsonOpt = False) -> None:
     lines = [f"{i['matter']}  {'已逾期' if i['level'] == 'overdue' else '将到期'}  {i['stage']:<12} "
              f"期限 {i['due_on']}  逾期 {i['days_over']} 天  {i['title']}" for i in result.items]
     lines += [f"{e['matter']}  无法计算期限 / could not compute: {e['error']}" for e in result.errors]
-    out.emit(result.items + result.errors, "\n".join(lines) or "（无逾期或将到期事项）")
+    lines += per_kind.certificate_lines(result.certificates)  # 行政执法证 expired or expiring
+    out.emit(result.items + result.errors + result.certificates, "\n".join(lines) or "（无逾期或将到期事项）")
     if result.errors:  # a matter whose clock is unknown may be overdue: never report "nothing"
         raise typer.Exit(1)
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="Prefect 服务器监听地址（默认 127.0.0.1）")] = None,
+def serve(host: Annotated[str | None, typer.Option(
+              help="入口监听地址（默认 127.0.0.1；Prefect 服务器只监听 127.0.0.1）/ front door address")] = None,
           poll: Annotated[float, typer.Option(help="轮询间隔（秒）")] = 1.0,
           pool: Annotated[str | None, typer.Option(
               help="扩展部署：把流程部署到该工作池，由 prefect worker 运行 / deploy to a work pool")] = None) -> None:
@@ -588,6 +679,21 @@ def demo(keep: Annotated[bool, typer.Option("--keep", help="结束后保持服�
 def run() -> None:
     """Entry point of the ``hefa`` console script."""
     sys.argv = out.clean_argv(sys.argv)
+    from hefa.review.installation_identity import law_override_message, law_overrides
+
+    found = law_overrides()  # what the law requires is the installation's record, never the caller's
+    if found:
+        print(f"拒绝 / refused: {law_override_message(found[0])}", file=sys.stderr)
+        raise SystemExit(2)
+    if sys.argv[1:2] == ["serve"] and os.environ.get("HEFA_TODAY"):  # a frozen date: only in a drill, said at once
+        from hefa.review.config import frozen_date
+        from hefa.review.errors import ConfigurationError
+
+        try:
+            frozen_date()
+        except ConfigurationError as exc:
+            print(f"拒绝 / refused: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     app()
 
 

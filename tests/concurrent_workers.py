@@ -48,11 +48,14 @@ def opinion_worker(env: dict[str, str], name: str, token: str, matter: str, barr
     from hefa.review.errors import Refused
     from hefa.review.records.queries import status_of
     from hefa.review.services import steps
+    from tests.conftest import checklist_answers
 
     status_of(matter)  # warm up: engine, schema check, imports
+    items = checklist_answers(matter)
     barrier.wait(timeout=60)
     try:
-        steps.record_opinion(steps.Credentials(name, token=token), matter, conclusion="lawful", reasons="合法。")
+        steps.record_opinion(steps.Credentials(name, token=token), matter, conclusion="lawful", reasons="合法。",
+                             items=items)
         _write(out, {"accepted": True})
     except Refused as exc:
         _write(out, {"accepted": False, "code": exc.code, "reason": str(exc)})

@@ -4,6 +4,7 @@ server with ``hefa serve`` for the flow tests. Nothing is mocked."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -125,9 +126,16 @@ STAFF = [
 ]
 
 
-def make_office(organ: str = "河东镇人民政府") -> Office:
+def make_office(organ: str = "河东镇人民政府", *, drill: bool = False) -> Office:
+    """A township's officers. ``drill``: record the installation as a drill first (``hefa init
+    --drill``): only a drill honours a frozen date (``HEFA_TODAY``)."""
     from hefa.review.people import officers
     from hefa.review.services.steps import Credentials
+
+    if drill:
+        from hefa.review.installation import record_installation
+
+        record_installation(drill=True)
 
     admin = officers.bootstrap_admin("admin", organ)
     assert admin is not None
@@ -152,6 +160,52 @@ def sqlite_office(sqlite_home: Path) -> Office:
     return make_office()
 
 
+def checklist_answers(matter_or_kind: str, result: str = "符合") -> list[str]:
+    """Counsel's answer to every item of the matter's (or kind's) checklist (逐项审查结果), one
+    ``KEY=RESULT`` each, as ``hefa opinion --item`` and ``record_opinion(items=…)`` take them."""
+    from hefa.review.law.checklists import checklist_for
+    from hefa.review.law.rules import Kind
+
+    kind = matter_or_kind
+    if kind not in {k.value for k in Kind}:
+        from hefa.review.records.queries import status_of
+
+        kind = status_of(matter_or_kind)["kind"]
+    return [f"{item.key}={result}" for item in checklist_for(kind).items]
+
+
+def confirm_controls(office: Office, matter: str, flags: tuple[str, ...] | None = None, who: str = "li") -> None:
+    """确认适用程序 (issue 14): counsel confirms the flags the drafter proposed (as submitted unless
+    ``flags`` are given), so the matter may go on to public comment, review and the rest."""
+    from hefa.review.records.queries import status_of
+    from hefa.review.services import steps
+
+    confirmed = list(flags) if flags is not None else list(status_of(matter)["flags"])
+    steps.confirm_controls(office[who], matter, flags=confirmed, reason="确认起草人提出的标记")
+
+
+def certify_enforcers(office: Office, names: tuple[str, ...] = ("zhang", "zhou")) -> str:
+    """持证上岗 (issue 14): give ``names`` a valid 行政执法证, and counsel (li, qian) 法律职业资格;
+    returns the names as ``submit(enforcement_officers=…)`` takes them."""
+    from hefa.review.people import officers
+
+    for name in names:
+        officers.set_certificates(office["admin"], name, cert_number=f"ZF-{name}", cert_valid_until="2030-12-31")
+    for name in ("li", "qian"):
+        officers.set_certificates(office["admin"], name, legal_qualification=f"A-{name}")
+    return ",".join(names)
+
+
+def item_args(matter_or_kind: str, result: str = "符合") -> list[str]:
+    """The same answers as ``hefa opinion`` options: ``--item KEY=RESULT`` for every item."""
+    return [arg for answer in checklist_answers(matter_or_kind, result) for arg in ("--item", answer)]
+
+
+def checklist_text(matter_or_kind: str, result: str = "符合") -> str:
+    """The same answers as the opinion form's 逐项审查结果 field (one per line)."""
+    return "\n".join(checklist_answers(matter_or_kind, result))
+
+
 def docx_bytes(paragraphs: list[str], title: str = "关于加强乡村治理的若干规定") -> bytes:
     """A real .docx built with python-docx."""
     return plain_docx(paragraphs, title)
@@ -173,6 +227,14 @@ def free_port() -> int:
 
 def hefa_bin() -> str:
     return str(Path(sys.executable).parent / "hefa")
+
+
+def one_line_refusal(result: subprocess.CompletedProcess[str]) -> str:
+    """A refusal by a real ``hefa`` process: exit code 2, one line on stderr, never a traceback."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
 
 
 @dataclass
@@ -201,16 +263,20 @@ def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def wait_for_deployments(env: dict[str, str], process: subprocess.Popen[bytes], log: Path,
                          timeout: float = 120.0) -> None:
+    import base64
     import json
     import urllib.request
 
+    headers = {"Content-Type": "application/json"}
+    if env.get("PREFECT_API_AUTH_STRING"):
+        headers["Authorization"] = "Basic " + base64.b64encode(env["PREFECT_API_AUTH_STRING"].encode()).decode()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("hefa serve exited:\n" + log.read_text()[-3000:])
         try:
             request = urllib.request.Request(env["PREFECT_API_URL"] + "/deployments/filter", data=b"{}",
-                                             headers={"Content-Type": "application/json"}, method="POST")
+                                             headers=headers, method="POST")
             with urllib.request.urlopen(request, timeout=2) as response:
                 if len(json.loads(response.read())) >= 6:
                     return
@@ -220,18 +286,62 @@ def wait_for_deployments(env: dict[str, str], process: subprocess.Popen[bytes], 
     raise RuntimeError("deployments did not appear:\n" + log.read_text()[-3000:])
 
 
+def served_environment(home: Path) -> dict[str, str]:
+    """The environment of a served installation at ``home`` (free ports for Prefect and the
+    front door; the installation's Prefect auth string, made in ``home``, for hefa's processes)."""
+    from hefa.app.serve import prefect_auth_string
+
+    env = dict(os.environ)
+    env.update({"HEFA_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",
+                "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HEFA_WEB_PORT": str(free_port()),
+                "PREFECT_API_AUTH_STRING": prefect_auth_string(home)})
+    env.pop("PREFECT_SERVER_API_AUTH_STRING", None)
+    return env
+
+
+@contextlib.contextmanager
+def served_installation(home: Path) -> Iterator[Served]:
+    """``hefa serve`` with its front door at ``home``, on a Prefect server started first (on
+    127.0.0.1, requiring the installation's auth string) and given time: on a loaded machine
+    a Prefect server can take minutes to answer. Both are stopped at the end."""
+    import urllib.request
+
+    from hefa.app.serve import prefect_executable, stop_process
+
+    home.mkdir(parents=True, exist_ok=True)
+    env = served_environment(home)
+    env.pop("HEFA_DATABASE_URL", None)
+    env["PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED"] = "false"
+    (home / "prefect").mkdir(exist_ok=True)
+    port = env["PREFECT_API_URL"].rsplit(":", 1)[1].split("/")[0]
+    server = subprocess.Popen(
+        [prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", port],
+        env=env | {"PREFECT_SERVER_API_AUTH_STRING": env["PREFECT_API_AUTH_STRING"]},
+        stdout=(home / "prefect" / "server.log").open("ab"), stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    runner: Served | None = None
+    try:
+        wait_for(lambda: urllib.request.urlopen(env["PREFECT_API_URL"] + "/health", timeout=2).status == 200,
+                 timeout=400, interval=1, what="the Prefect server")
+        log = home / "serve.log"
+        runner = Served(home, env, start_serve(env, log), log)
+        yield runner
+    finally:
+        if runner is not None:
+            stop_process(runner.process)
+        stop_process(server)
+
+
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A real Prefect server and ``hefa serve`` for the whole session (on SQLite)."""
+    """A real Prefect server and ``hefa serve`` for the whole session (on SQLite). The Prefect
+    server requires the installation's auth string; ``env`` holds it, as hefa's processes do."""
     from hefa.app.serve import stop_process
 
     home = tmp_path_factory.mktemp("served") / "home"
     home.mkdir()
-    port = free_port()
-    env = dict(os.environ)
-    env.update({"HEFA_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-                "PREFECT_HOME": str(home / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_RUNNER_POLL_FREQUENCY": "1", "HEFA_WEB_PORT": str(free_port())})
+    env = served_environment(home)
     env.pop("HEFA_DATABASE_URL", None)
     log = home / "serve.log"
     process = start_serve(env, log)
@@ -242,8 +352,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 @pytest.fixture
 def served_env(served: Served, monkeypatch: pytest.MonkeyPatch) -> Served:
-    """This test process pointed at the served installation."""
-    for key in ("HEFA_HOME", "PREFECT_API_URL", "PREFECT_HOME"):
+    """This test process pointed at the served installation (with its Prefect auth string)."""
+    for key in ("HEFA_HOME", "PREFECT_API_URL", "PREFECT_HOME", "PREFECT_API_AUTH_STRING"):
         monkeypatch.setenv(key, served.env[key])
     monkeypatch.delenv("HEFA_DATABASE_URL", raising=False)
     reset_caches()
@@ -296,15 +406,16 @@ def fresh_code(office: Office, name: str) -> str:
     current step, or the next one when the current is spent; wait when both are spent."""
     import pyotp
 
-    totp = pyotp.TOTP(office.secrets[name])
+    secret = office.secrets[name]  # keyed by secret: an officer of the same name in another home is another
+    totp = pyotp.TOTP(secret)
     with _TOTP_LOCK:
         while True:
             now_step = int(time.time()) // totp.interval
-            step = max(_TOTP_LAST.get(name, 0) + 1, now_step)
+            step = max(_TOTP_LAST.get(secret, 0) + 1, now_step)
             if step <= now_step + 1:
                 break
             time.sleep(0.5)
-        _TOTP_LAST[name] = step
+        _TOTP_LAST[secret] = step
     return totp.generate_otp(step)
 
 

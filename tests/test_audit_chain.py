@@ -21,7 +21,7 @@ from hefa.review.records.audit import GENESIS, ChainHead, canonical_json, event_
 from hefa.review.records.db import engine, read_session, write_transaction
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
-from tests.conftest import CLEAN, REVISED, Office
+from tests.conftest import CLEAN, REVISED, Office, checklist_answers, confirm_controls
 
 COLUMNS = ("seq", "at", "officer", "role", "action", "matter_id", "outcome", "reason", "doc_sha256",
            "channel", "payload", "payload_digest", "prev_hash", "hash")
@@ -36,7 +36,9 @@ def build_chain(office: Office) -> None:
         steps.record_deliberation(office["zhao"], matter, decision="approve", attendees="陈,赵")
     with pytest.raises(Refused):
         steps.record_opinion(Credentials("li", token="wrong"), matter, conclusion="lawful", reasons="x")
-    steps.record_opinion(office["li"], matter, conclusion="amend", reasons="第二条须修改。\n依据：……")
+    confirm_controls(office, matter)
+    steps.record_opinion(office["li"], matter, conclusion="amend", reasons="第二条须修改。\n依据：……",
+                         items=checklist_answers(matter))
     steps.revise(office["zhang"], matter, data=REVISED, filename="b.docx")
 
 
@@ -189,7 +191,7 @@ def test_an_empty_chain_verifies(hefa_home: Path) -> None:
 
 def test_verify_streams_in_bounded_memory(sqlite_office: Office) -> None:
     total = 200_000
-    start = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    start = dt.datetime.now(dt.UTC)  # after the office's events: event time never goes backwards
     payload = canonical_json({"note": "合成事件 synthetic event " + "填" * 300})
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
     with write_transaction() as session:

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLEAN, REVISED, WITH_FINE, hefa_bin
+from tests.conftest import CLEAN, REVISED, WITH_FINE, hefa_bin, item_args
+
+ITEMS = item_args("normative-document")  # counsel answers every item of the checklist
+CONTRACT_ITEMS = item_args("contract")
 
 
 class Cli:
@@ -44,7 +47,8 @@ def office_home(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     init = cli.ok("init")
     cli.tokens["admin"] = init["token"]
     assert init["otpauth_uri"].startswith("otpauth://totp/")
-    for name, role in [("zhang", "drafter"), ("li", "counsel"), ("zhao", "secretary"), ("sun", "filing_officer")]:
+    for name, role in [("zhang", "drafter"), ("li", "counsel"), ("zhao", "secretary"), ("sun", "filing_officer"),
+                       ("chen", "head")]:
         cli.tokens[name] = cli.ok("officer", "add", name, "--role", role, "--organ", "河东镇人民政府",
                                   who="admin")["token"]
     return cli
@@ -66,6 +70,13 @@ def _file(tmp_path: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
+def audit_events(cli: Cli) -> int:
+    """How many events the installation's audit trail holds (``hefa verify --json``)."""
+    done = cli.run("verify", "--json")
+    assert done.returncode == 0, done.stderr
+    return int(json.loads(done.stdout)["events"])
+
+
 def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     """Bypass refused, drafter's opinion refused, unlawful blocks, revise + lawful proceeds."""
     matter = cli.ok("submit", _file(tmp_path, "draft.docx", WITH_FINE), "--kind", "normative-document",
@@ -78,18 +89,29 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     assert early.stderr.count("\n") == 1 and "Traceback" not in early.stderr
     assert "尚无合法性审查意见" in early.stderr
 
-    own = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "自审", "--version", "1", who="zhang")
+    own = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "自审", "--version", "1", *ITEMS, who="zhang")
     assert own.returncode == 2 and "法律顾问" in own.stderr
+    unconfirmed = cli.run("opinion", mid, "--conclusion", "unlawful", "--reasons", "第二条设定罚款", "--version", "1",
+                          *ITEMS, who="li")
+    assert unconfirmed.returncode == 2 and "hefa controls" in unconfirmed.stderr  # counsel confirms the flags first
+    confirmed = cli.ok("controls", mid, "--reason", "不涉及群众切身利益，无须公开征求意见", who="li")
+    assert confirmed["stage"] == "review" and confirmed["decided_as"] == "counsel"
 
-    cli.ok("opinion", mid, "--conclusion", "unlawful", "--reasons", "第二条设定罚款", "--version", "1", who="li")
+    cli.ok("opinion", mid, "--conclusion", "unlawful", "--reasons", "第二条设定罚款", "--version", "1", *ITEMS,
+           who="li")
     blocked = cli.run("deliberate", mid, "--decision", "approve", "--attendees", "陈,赵,李", who="zhao")
     assert blocked.returncode == 2 and "不合法" in blocked.stderr
 
     cli.ok("revise", mid, _file(tmp_path, "v2.docx", REVISED), who="zhang")
-    stale = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "看的是旧稿", "--version", "1", who="li")
+    stale = cli.run("opinion", mid, "--conclusion", "lawful", "--reasons", "看的是旧稿", "--version", "1", *ITEMS,
+                    who="li")
     assert stale.returncode == 2 and "不是现行版本" in stale.stderr  # an opinion names the version it is about
-    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "已删除罚款条款", "--version", "2", who="li")
-    cli.ok("deliberate", mid, "--decision", "approve", "--attendees", "陈,赵,李", "--presiding", "陈", who="zhao")
+    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "已删除罚款条款", "--version", "2", *ITEMS, who="li")
+    cli.ok("deliberate", mid, "--decision", "approve", "--attendees", "陈,赵,李", "--presiding", "陈",
+           "--urgent-reason", "上级限期出台，缩短审核时间", who="zhao")  # 审核原则上不少于5个工作日 (115号)
+    unsigned = cli.run("publish", mid, "--number", "河政规〔2026〕1号", who="zhao")
+    assert unsigned.returncode == 2 and "签发" in unsigned.stderr  # the head signs, the office numbers
+    cli.ok("sign", mid, who="chen")
     cli.ok("publish", mid, "--number", "河政规〔2026〕1号", who="zhao")
     closed = cli.ok("file", mid, "--filed-with", "县人民政府", "--receipt", "备2026-01", who="sun")
     assert closed["stage"] == "closed"
@@ -97,8 +119,10 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     trail = cli.ok("audit", mid)
     actions = [(e["action"], e["outcome"]) for e in trail]
     assert actions == [("submit", "accepted"), ("deliberation", "refused"), ("opinion", "refused"),
+                       ("opinion", "refused"), ("controls", "accepted"),
                        ("opinion", "accepted"), ("deliberation", "refused"), ("revise", "accepted"),
                        ("opinion", "refused"), ("opinion", "accepted"), ("deliberation", "accepted"),
+                       ("issuance", "refused"), ("signing", "accepted"), ("register-entered", "system"),
                        ("issuance", "accepted"),
                        ("filing", "accepted")]
     assert [e["seq"] for e in trail] == sorted(e["seq"] for e in trail)
@@ -117,16 +141,18 @@ def test_the_new_users_story(cli: Cli, tmp_path: Path) -> None:
     assert head.split(":")[0].isdigit()
 
 
-def test_truncated_chain_passes_verify_but_not_the_printed_anchor(cli: Cli, tmp_path: Path) -> None:
+def test_truncated_chain_is_found_by_its_records_and_by_the_printed_anchor(cli: Cli, tmp_path: Path) -> None:
     mid = cli.ok("submit", _file(tmp_path, "d.docx", CLEAN), "--kind", "contract", "--title", "合同",
                  who="zhang")["matter"]
-    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "合法", "--version", "1", who="li")
+    cli.ok("controls", mid, "--reason", "非重大合同", who="li")
+    cli.ok("opinion", mid, "--conclusion", "lawful", "--reasons", "合法", "--version", "1", *CONTRACT_ITEMS, who="li")
     anchor = cli.ok("verify")["head"]
     db = sqlite3.connect(cli.home / "hefa.db")
     db.execute("DELETE FROM auditevent WHERE seq = (SELECT max(seq) FROM auditevent)")
     db.commit()
     db.close()
-    assert cli.run("verify").returncode == 0
+    alone = cli.run("verify")  # the rows the last event carried are still there, the event is gone (issue 13)
+    assert alone.returncode == 2 and "记录与审计链不符" in alone.stderr, alone.stderr
     failed = cli.run("verify", "--anchor", anchor)
     assert failed.returncode == 2 and "截断" in failed.stderr
 
@@ -187,7 +213,8 @@ def test_status_and_steps_do_not_import_prefect(cli: Cli, tmp_path: Path) -> Non
              "atexit.register(lambda: print('PREFECT-LOADED' if any(m == 'prefect' or m.startswith('prefect.')"
              " for m in sys.modules) else 'PREFECT-ABSENT', file=sys.stderr))\n"
              "from hefa.cli.main import run\nsys.argv = ['hefa'] + sys.argv[1:]\nrun()\n")
-    opinion = ["opinion", mid, "--conclusion", "lawful", "--reasons", "ok", "--version", "1", "--as", "li"]
+    opinion = ["opinion", mid, "--conclusion", "lawful", "--reasons", "ok", "--version", "1", *CONTRACT_ITEMS,
+               "--as", "li"]
     for args in (["status", mid], opinion):
         env = dict(cli.env, HEFA_TOKEN=cli.tokens["li"])
         result = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
@@ -201,3 +228,22 @@ def test_every_command_has_chinese_help() -> None:
     for command in [*app.registered_commands, *officer_app.registered_commands]:
         doc = (command.callback.__doc__ or "").strip()
         assert doc and any("\u4e00" <= ch <= "\u9fff" for ch in doc), command.callback.__name__
+
+
+def test_certificates_are_recorded_by_the_admin_and_expiring_ones_show_in_overdue(cli: Cli) -> None:
+    """持证上岗 (issue 14): 行政执法证 number and validity, 法律职业资格; `hefa overdue` lists the expiring."""
+    import datetime as dt
+
+    soon = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    refused = cli.run("officer", "cert", "zhang", "--number", "ZF001", "--valid-until", soon, who="zhang")
+    assert refused.returncode == 2 and "管理员" in refused.stderr
+    half = cli.run("officer", "cert", "zhang", "--number", "ZF001", who="admin")
+    assert half.returncode == 2 and "同时填写" in half.stderr
+    held = cli.ok("officer", "cert", "zhang", "--number", "ZF001", "--valid-until", soon, who="admin")
+    assert held == {"name": "zhang", "cert_number": "ZF001", "cert_valid_until": soon, "legal_qualification": ""}
+    qualified = cli.ok("officer", "cert", "li", "--legal-qualification", "A2019", who="admin")
+    assert qualified["legal_qualification"] == "A2019"
+    rows = cli.ok("overdue")
+    assert {"officer": "zhang", "cert_number": "ZF001", "valid_until": soon, "days_left": 10,
+            "level": "expiring"}.items() <= next(r for r in rows if r.get("officer") == "zhang").items()
+    assert "行政执法证 ZF001  将到期" in cli.run("overdue").stdout

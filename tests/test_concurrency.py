@@ -16,7 +16,7 @@ from hefa.review.records.audit import verify
 from hefa.review.records.db import read_session
 from hefa.review.services import steps
 from tests.concurrent_workers import ENV_KEYS, opinion_worker, refusal_worker, submit_worker
-from tests.conftest import CLEAN, Office
+from tests.conftest import CLEAN, Office, confirm_controls
 
 
 def _environment() -> dict[str, str]:
@@ -70,6 +70,7 @@ def test_two_counsel_recording_an_opinion_at_the_same_moment(office: Office, tmp
     env = _environment()
     matter = steps.submit(office["zhang"], kind="normative-document", title="规定", data=CLEAN,
                           filename="d.docx").matter_id
+    confirm_controls(office, matter, who="chen")  # 确认适用程序 by the head: neither counsel's step yet
     barrier = mp.get_context("spawn").Barrier(2)
     results = run(opinion_worker, [(env, name, office.tokens[name], matter, barrier) for name in ("li", "qian")],
                   tmp_path)

@@ -1,6 +1,7 @@
 """End to end on a real ``hefa serve`` and Prefect server: every kind of matter driven to
-the end through the CLI and through the resume form (exactly as the Prefect UI sends it),
-refusals, malformed input, what stays in Prefect, replay safety, a restart of ``hefa serve``
+the end through the CLI and through the resume form (exactly as the Prefect UI sends it, to
+the front door, signed in), refusals, malformed input, an input sent straight to Prefect
+(ignored and audited), what stays in Prefect, replay safety, a restart of ``hefa serve``
 mid-review, and steps taken within milliseconds of a suspension."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hefa.review import vocabulary as vocab
@@ -28,8 +30,10 @@ from tests.conftest import (
     Office,
     Served,
     add_team,
+    checklist_text,
     fresh_code,
     hefa_bin,
+    item_args,
     run_state,
     served_office,
     wait_for,
@@ -53,7 +57,7 @@ class Matter:
     run_id: str
     kind: str
     key: str = ""  # the pause key of the suspension the run waits in
-    form_secrets: list[str] = field(default_factory=list)  # every code typed into a form
+    form_secrets: list[str] = field(default_factory=list)  # free text typed into forms
 
     def status(self) -> dict[str, Any]:
         from hefa.review.records import queries
@@ -64,6 +68,18 @@ class Matter:
         from hefa.review.records import queries
 
         return queries.wait_label(self.status())
+
+
+def certify_team(office: Office, team: dict[str, str]) -> str:
+    """Two of the team hold a valid 行政执法证 (处罚法 第四十二条) and its counsel 法律职业资格
+    (第五十八条第二款); returns the two names as ``hefa submit --officers`` takes them."""
+    from hefa.review.people import officers
+
+    enforcers = (team["drafter"], team["assessor"])
+    for name in enforcers:
+        officers.set_certificates(office["admin"], name, cert_number=f"ZF-{name}", cert_valid_until="2030-12-31")
+    officers.set_certificates(office["admin"], team["counsel"], legal_qualification=f"A-{team['counsel']}")
+    return ",".join(enforcers)
 
 
 @dataclass
@@ -79,6 +95,8 @@ class Env:
         args = ["submit", str(path), "--kind", kind, "--title", f"测试事项 {prefix}"]
         for flag in flags:
             args += ["--flag", flag]
+        if kind in ("administrative-penalty", "administrative-licence"):  # 持证上岗 (issue 14)
+            args += ["--officers", certify_team(self.office, team)]
         answer = cli(self.served, self.office, team["drafter"], *args)
         run_id = answer["flow_run_id"]
         if not run_id:  # Prefect answered 503 too long (SQLite busy): the reconciler starts it
@@ -88,6 +106,11 @@ class Env:
                               f"hefa serve to start {answer['matter']}'s run")
         matter = Matter(self.served, self.office, team, answer["matter"], run_id, kind)
         matter.key = wait_paused(matter)
+        if matter.label().startswith("controls-"):  # counsel confirms the drafter's controls (确认适用程序)
+            answer = resume_form(self.served, self.office, team["counsel"], run_id,
+                                 {"flags": ",".join(flags), "reason": "按起草人提出的标记 / as proposed"})
+            assert answer["status"] == "ACCEPT", answer
+            settle(matter)
         return matter
 
 
@@ -112,13 +135,32 @@ def cli(served: Served, office: Office, officer: str, *args: str) -> dict[str, A
     return json.loads(done.stdout)
 
 
-def resume_form(served: Served, run_id: str, run_input: dict[str, Any]) -> None:
-    """Resume the run with a form input, as the Prefect UI's Resume dialog does."""
-    from prefect.flow_runs import resume_flow_run
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+PASSWORD = "长江黄河-2026-e2e"
+_DOORS: dict[tuple[str, str], httpx.Client] = {}
+_DOORS_LOCK = threading.Lock()
 
-    with temporary_settings({PREFECT_API_URL: served.env["PREFECT_API_URL"]}):
-        resume_flow_run(uuid.UUID(run_id), run_input=run_input)
+
+def front_door(served: Served, office: Office, officer: str) -> httpx.Client:
+    """A client of the served front door signed in as ``officer`` (first sign-in once)."""
+    base = f"http://127.0.0.1:{served.env['HEFA_WEB_PORT']}"
+    with _DOORS_LOCK:
+        if (base, officer) not in _DOORS:
+            client = httpx.Client(base_url=base, timeout=60)
+            r = client.post("/hefa/first-sign-in", data={
+                "name": officer, "secret": office.tokens[officer], "code": fresh_code(office, officer),
+                "password": PASSWORD, "repeat": PASSWORD})
+            assert r.status_code == 303, r.text[-500:]
+            _DOORS[(base, officer)] = client
+        return _DOORS[(base, officer)]
+
+
+def resume_form(served: Served, office: Office, officer: str, run_id: str,
+                run_input: dict[str, Any]) -> dict[str, Any]:
+    """Resume the run with a form input as the Prefect UI's Resume dialog does, through the
+    front door signed in as ``officer``; hefa's answer in Prefect's shape."""
+    r = front_door(served, office, officer).post(f"/api/flow_runs/{run_id}/resume", json={"run_input": run_input})
+    assert r.status_code == 200, r.text[-500:]
+    return r.json()
 
 
 def wait_paused(matter: Matter, *, after: str | None = None, timeout: float = STEP_TIMEOUT,
@@ -231,7 +273,7 @@ def _doc_number(kind: str) -> str:
 
 STEP_ROLE = {"participation": "drafter", "experts": "drafter", "hearing": "drafter",
              "assessment": "assessor", "review": "counsel", "deliberation": "secretary",
-             "filing": "filing_officer"}
+             "filing": "filing_officer", "signing": "head", "controls": "counsel"}
 
 
 def role_for(matter: Matter, stage: str) -> str:
@@ -254,10 +296,12 @@ def cli_args(matter: Matter, stage: str, choice: str | None) -> list[str]:
         return ["assess", mid, "--level", "low", "--controllable", "yes", "--summary", "风险可控"]
     if stage == "review":
         return ["opinion", mid, "--conclusion", choice or "lawful", "--reasons", "依据充分，程序合法",
-                "--version", str(matter.status()["current_version"]["number"])]
+                "--version", str(matter.status()["current_version"]["number"]), *item_args(matter.kind)]
     if stage == "deliberation":
         return ["deliberate", mid, "--decision", choice or "approve", "--attendees", "张三,李四,王五",
                 "--presiding", matter.team["head"], "--urgent-reason", "测试：会期已定"]
+    if stage == "signing":
+        return ["sign", mid, "--date", str(d), "--remarks", "同意"]
     if stage == "issuance":
         return ["publish", mid, "--number", _doc_number(matter.kind), "--date", str(d)]
     if stage == "filing":
@@ -284,12 +328,15 @@ def form_fields(matter: Matter, stage: str, choice: str | None) -> dict[str, Any
         return {"level": label(vocab.RISK_LEVEL, "low"), "controllable": label(vocab.CONTROLLABLE, "yes"),
                 "summary": "风险可控"}
     if stage == "review":
-        return {"conclusion": label(vocab.CONCLUSION, choice or "lawful"), "reasons": "依据充分，程序合法"}
+        return {"conclusion": label(vocab.CONCLUSION, choice or "lawful"), "reasons": "依据充分，程序合法",
+                "items": checklist_text(matter.kind)}
     if stage == "deliberation":
         return {"decision": label(vocab.DECISION, choice or "approve"),
                 "meeting_kind": label(vocab.MEETING_KIND, "常务会议"),
                 "meeting_date": str(d), "attendees": "张三,李四,王五", "presiding": matter.team["head"],
                 "head_spoke_last": True, "dissent": "", "urgent_reason": "测试：会期已定"}
+    if stage == "signing":
+        return {"held_on": str(d), "reference": "同意"}
     if stage == "issuance":
         return {"number": _doc_number(matter.kind), "published_on": str(d)}
     if stage == "filing":
@@ -307,32 +354,23 @@ def by_cli(matter: Matter, choice: str | None = None, *, wait: bool = True) -> d
     return answer
 
 
-def form_input(matter: Matter, stage: str, choice: str | None = None, *, code: str | None = None,
-               officer: str | None = None) -> dict[str, Any]:
-    officer = officer or matter.team[role_for(matter, stage)]
-    code = code or fresh_code(matter.office, officer)
-    matter.form_secrets.append(code)
-    return {"officer": officer, "code": code, **form_fields(matter, stage, choice)}
+def form_input(matter: Matter, stage: str, choice: str | None = None) -> dict[str, Any]:
+    fields = form_fields(matter, stage, choice)
+    matter.form_secrets += [v for k, v in fields.items() if k in ("reasons", "summary") and v]
+    return fields
 
 
-def wrong_code(matter: Matter, role: str) -> str:
-    """Six digits that are none of the officer's codes around now."""
-    import pyotp
-
-    totp = pyotp.TOTP(matter.office.secrets[matter.team[role]])
-    step = int(time.time()) // totp.interval
-    valid = {totp.generate_otp(step + i) for i in range(-2, 3)}
-    return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 7919)) if c not in valid)
-
-
-def by_form(matter: Matter, choice: str | None = None, *, code: str | None = None,
-            officer: str | None = None, wait: bool = True) -> None:
-    """Take the step through the resume form, then wait for the next suspension."""
+def by_form(matter: Matter, choice: str | None = None, *, officer: str | None = None,
+            wait: bool = True) -> dict[str, Any]:
+    """Take the step through the resume form at the front door (must be accepted at once),
+    then wait for the next suspension."""
     stage = matter.status()["stage"]
-    resume_form(matter.served, matter.run_id,
-                form_input(matter, stage, choice, code=code, officer=officer))
+    officer = officer or matter.team[role_for(matter, stage)]
+    answer = resume_form(matter.served, matter.office, officer, matter.run_id, form_input(matter, stage, choice))
+    assert answer["status"] == "ACCEPT", answer
     if wait:
         settle(matter)
+    return answer
 
 
 def settle(matter: Matter, *, restarted: bool = False) -> None:
@@ -359,7 +397,8 @@ def refused(matter: Matter, action: str) -> list[dict[str, Any]]:
 # --- checks shared by the tests ---------------------------------------------------------------
 
 def assert_nothing_typed_stays(matter: Matter) -> None:
-    """No form response is left in Prefect; no code or token in inputs, logs or artifacts."""
+    """No form response is left in Prefect; nothing typed into a form (its free text) is in
+    Prefect's inputs, logs or artifacts; no token is there or in the audit payloads."""
     from hefa.flows import rest
 
     inputs = run_inputs(matter.run_id)
@@ -368,16 +407,17 @@ def assert_nothing_typed_stays(matter: Matter) -> None:
     assert not [i["key"] for i in inputs if i["key"].endswith("-response")], inputs
     for item in inputs:
         assert rest.call("GET", f"/flow_runs/{matter.run_id}/input/{item['key']}") is not None
-    secrets = [*matter.form_secrets, *matter.office.tokens.values()]
-    texts = [i["value"] for i in inputs]
-    texts += [log["message"] for log in run_logs(matter.run_id)]
-    texts += [json.dumps(a.get("data"), ensure_ascii=False) + str(a.get("description"))
-              for a in run_artifacts(matter.run_id)]
-    texts += audit_payloads(matter)
-    assert len(texts) > 3
-    for secret in secrets:
-        leaked = [t[:200] for t in texts if secret in (t or "")]
-        assert not leaked, f"a secret typed by an officer stays in Prefect or the audit: {leaked}"
+    in_prefect = [i["value"] for i in inputs]
+    in_prefect += [log["message"] for log in run_logs(matter.run_id)]
+    in_prefect += [json.dumps(a.get("data"), ensure_ascii=False) + str(a.get("description"))
+                   for a in run_artifacts(matter.run_id)]
+    assert len(in_prefect) > 3
+    for typed in [*matter.form_secrets, *matter.office.tokens.values()]:
+        leaked = [t[:200] for t in in_prefect if typed in (t or "")]
+        assert not leaked, f"something typed by an officer stays in Prefect: {leaked}"
+    payloads = audit_payloads(matter)
+    for token in matter.office.tokens.values():
+        assert not [p for p in payloads if token in p], "a token in the audit"
 
 
 def assert_finished(matter: Matter, expected_steps: dict[str, int]) -> None:
@@ -390,9 +430,10 @@ def assert_finished(matter: Matter, expected_steps: dict[str, int]) -> None:
     assert view["status"] == "closed", view["stage"]
     counts = accepted_counts(matter)
     assert counts["submit"] == 1 and counts["flow-run"] == 0  # attaching a run is a system event
+    assert counts["controls"] == 1  # 确认适用程序, taken in ``Env.submit`` (issue 14)
     for action, times in expected_steps.items():
         assert counts[action] == times, (action, counts)
-    unexpected = set(counts) - set(expected_steps) - {"submit"}
+    unexpected = set(counts) - set(expected_steps) - {"submit", "controls"}
     assert not unexpected, unexpected
     events = trail(matter)
     assert sum(e["action"] == "flow-run" for e in events) == 1
@@ -434,17 +475,18 @@ def hefa_verify(served: Served) -> dict[str, Any]:
 
 # --- the tests ------------------------------------------------------------------------------
 
-KINDS = [  # kind, flags, the stages the matter passes after submission
-    ("normative-document", (), ["review", "deliberation", "issuance", "filing"]),
+KINDS = [  # kind, flags, the stages the matter passes after submission and 确认适用程序
+    ("normative-document", (), ["review", "deliberation", "signing", "issuance", "filing"]),
     ("major-decision", ("specialised",),
-     ["participation", "experts", "assessment", "review", "deliberation", "issuance", "filing"]),
+     ["participation", "experts", "assessment", "review", "deliberation", "signing", "issuance", "filing"]),
     ("contract", ("major",), ["review", "deliberation", "issuance", "filing"]),
-    ("administrative-penalty", (), ["hearing", "review", "issuance", "filing"]),
-    ("administrative-licence", (), ["review", "issuance", "filing"]),
+    # the township's rule: every kind goes to collective deliberation after the opinion (issue 14)
+    ("administrative-penalty", (), ["hearing", "review", "deliberation", "issuance", "filing"]),
+    ("administrative-licence", (), ["review", "deliberation", "issuance", "filing"]),
 ]
 ACTION = {"review": "opinion", "participation": "participation", "experts": "experts",
           "hearing": "hearing", "assessment": "assessment", "deliberation": "deliberation",
-          "issuance": "issuance", "filing": "filing"}
+          "issuance": "issuance", "filing": "filing", "signing": "signing", "controls": "controls"}
 
 
 def _drive_kind(env: Env, position: int, kind: str, flags: tuple[str, ...], stages: list[str]) -> Matter:
@@ -470,7 +512,7 @@ def test_every_kind_is_driven_to_the_end_through_cli_and_forms(env: Env) -> None
         assert_finished(matter, {ACTION[s]: 1 for s in stages})
         assert_no_failed_states(matter)
         channels = {e["channel"] for e in trail(matter) if e["outcome"] == "accepted"}
-        assert {"cli", "form"} <= channels
+        assert {"cli", "web"} <= channels
         assert_nothing_typed_stays(matter)
     hefa_verify(env.served)
 
@@ -493,23 +535,35 @@ def test_review_story_refusals_malformed_input_and_revision(env: Env) -> None:
     assert refused(matter, "deliberation")
     assert run_state(matter.run_id)["type"] == "PAUSED"
 
-    # malformed form input: refused by Prefect's validation, the run keeps waiting
+    # malformed form input: refused by hefa at the front door, in Prefect's shape; the run keeps waiting
+    counsel = matter.team["counsel"]
     good = form_input(matter, "review", "lawful")
+    before = len(refused(matter, "opinion"))
     for bad in ({k: val for k, val in good.items() if k != "reasons"},
                 good | {"conclusion": "大致合法 (mostly)"},
-                good | {"code": "12ab56"}):
-        with pytest.raises(RuntimeError, match=r"[Vv]alidation"):
-            resume_form(env.served, matter.run_id, bad)
+                good | {"officer": counsel, "code": "123456"}):  # a name and a code are not form fields
+        answer = resume_form(env.served, env.office, counsel, matter.run_id, bad)
+        assert answer["status"] == "REJECT" and "malformed" in answer["details"]["reason"], answer
         state = run_state(matter.run_id)
         assert state["type"] == "PAUSED" and state["state_details"]["pause_key"] == matter.key
 
-    # a wrong code: the flow hands it to the service, which refuses and audits it
-    before = len(refused(matter, "opinion"))
-    by_form(matter, "lawful", code=wrong_code(matter, "counsel"))
-    assert matter.label() == "review-v1"
+    # the drafter at counsel's step: refused by the gate with its reason, audited, still waiting
+    answer = resume_form(env.served, env.office, matter.team["drafter"], matter.run_id, good)
+    assert answer["status"] == "REJECT" and answer["details"]["reason"], answer
     refusals = refused(matter, "opinion")
-    assert len(refusals) == before + 1 and refusals[-1]["channel"] == "form"
-    assert run_state(matter.run_id)["type"] == "PAUSED"
+    assert len(refusals) == before + 4 and {r["channel"] for r in refusals[before:]} == {"web"}
+    assert run_state(matter.run_id)["state_details"]["pause_key"] == matter.key
+
+    # an input sent straight to Prefect (as anyone holding its API could): ignored, never recorded
+    direct = good | {"reasons": "直接提交给 Prefect 的意见 / sent around the front door"}
+    answer = api("POST", f"/flow_runs/{matter.run_id}/resume", {"run_input": direct})
+    assert answer["status"] == "ACCEPT", answer  # Prefect takes it: hefa must not
+    matter.form_secrets.append(direct["reasons"])
+    settle(matter)
+    assert matter.label() == "review-v1" and not matter.status()["opinions"]
+    ignored = [e for e in refused(matter, "opinion") if e["channel"] == "prefect"]
+    assert len(ignored) == 1 and "未经 hefa 入口" in ignored[0]["reason"] and not ignored[0]["officer"].strip("?")
+    assert not [p for p in audit_payloads(matter) if direct["reasons"] in p]
     assert_nothing_typed_stays(matter)
 
     # then a valid one proceeds: 不合法 → the drafter must revise
@@ -528,14 +582,17 @@ def test_review_story_refusals_malformed_input_and_revision(env: Env) -> None:
     assert matter.label() == "deliberation-v2"
     by_form(matter, "approve")
     assert_nothing_typed_stays(matter)
-    by_cli(matter)  # issuance
+    by_cli(matter)  # signing (签发, the head)
+    by_cli(matter)  # issuance (统一编号)
     by_form(matter)  # filing → closed
-    assert_finished(matter, {"opinion": 2, "revise": 1, "deliberation": 1, "issuance": 1, "filing": 1})
+    assert_finished(matter, {"opinion": 2, "revise": 1, "deliberation": 1, "signing": 1, "issuance": 1,
+                             "filing": 1})
     view = matter.status()
     assert [o["conclusion"] for o in view["opinions"]] == ["unlawful", "lawful"]
     assert [o["current"] for o in view["opinions"]] == [False, True]
     channels = [(e["action"], e["outcome"], e["channel"]) for e in trail(matter)]
-    assert ("opinion", "refused", "form") in channels and ("deliberation", "refused", "cli") in channels
+    assert ("opinion", "refused", "web") in channels and ("deliberation", "refused", "cli") in channels
+    assert ("opinion", "refused", "prefect") in channels and ("deliberation", "accepted", "web") in channels
     assert_nothing_typed_stays(matter)
     hefa_verify(env.served)
 
@@ -549,17 +606,19 @@ def test_many_suspensions_replay_without_duplicates_and_survive_a_restart(env: E
     cycles += 1
     defers = 0
     refusals = Counter[str]()
-    for i in range(8):
+    for i in range(9):
         if i % 2:
             by_form(matter, "defer", officer=next(secretaries))
         else:
             by_cli(matter, "defer")
         defers += 1
         cycles += 1
-        if i == 2:  # a refused form input (wrong code) is one more suspension
-            by_form(matter, "defer", code=wrong_code(matter, "secretary"), officer=matter.team["secretary"])
+        if i == 2:  # a form refused at the door (the wrong role) wakes nothing: the run keeps waiting
+            answer = resume_form(env.served, env.office, matter.team["drafter"], matter.run_id,
+                                 form_input(matter, "deliberation", "defer"))
+            assert answer["status"] == "REJECT", answer
+            assert run_state(matter.run_id)["state_details"]["pause_key"] == matter.key
             refusals["deliberation"] += 1
-            cycles += 1
         if i == 4:  # a refused CLI step changes nothing and wakes nothing
             assert run_cli(env.served, env.office, matter.team["head"],
                            *cli_args(matter, "issuance", None)).returncode == 2
@@ -606,15 +665,15 @@ def test_steps_taken_the_instant_the_run_suspends(env: Env) -> None:
     matter = env.submit("normative-document", "instant")
     by_cli_at_once(matter, "lawful")
     lags = []
-    for choice in [*["defer"] * 8, "approve", None]:  # 10 steps, the last one the issuance
+    for choice in [*["defer"] * 8, "approve", None, None]:  # 11 steps: … 签发, then the issuance
         matter.key = wait_paused(matter, after=matter.key, interval=0.001, form=False)
         seen = time.monotonic()
         by_cli_at_once(matter, choice)
         lags.append(time.monotonic() - seen)
-    assert len(lags) == 10 and max(lags) < 1.0, lags
+    assert len(lags) == 11 and max(lags) < 1.0, lags
     # and the filing at once after the issuance, while the run is still catching up
     assert run_state(matter.run_id)["type"] != "PAUSED"
     by_cli_at_once(matter)
     wait_completed(matter, timeout=90)
-    assert_finished(matter, {"opinion": 1, "deliberation": 9, "issuance": 1, "filing": 1})
+    assert_finished(matter, {"opinion": 1, "deliberation": 9, "signing": 1, "issuance": 1, "filing": 1})
     assert_no_failed_states(matter)

@@ -22,7 +22,16 @@ from hefa.review.records.models import AuditEvent, DocumentVersion, LegalOpinion
 from hefa.review.records.queries import trail
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
-from tests.conftest import CLEAN, REVISED, WITH_FINE, Office, docx_bytes, reset_caches
+from tests.conftest import (
+    CLEAN,
+    REVISED,
+    WITH_FINE,
+    Office,
+    checklist_answers,
+    docx_bytes,
+    make_office,
+    reset_caches,
+)
 
 ORGAN = "河东镇人民政府"
 TODAY = "2026-06-30"  # a Tuesday; the calendar covers 2026
@@ -32,6 +41,12 @@ TODAY = "2026-06-30"  # a Tuesday; the calendar covers 2026
 def _frozen_today(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed date for every test here (set before ``hefa_home`` resets the caches)."""
     monkeypatch.setenv("HEFA_TODAY", TODAY)
+
+
+@pytest.fixture
+def office(hefa_home: Path) -> Office:
+    """The township's officers in a drill installation: only a drill honours HEFA_TODAY."""
+    return make_office(drill=True)
 
 
 def move_today(monkeypatch: pytest.MonkeyPatch, day: str) -> None:
@@ -46,23 +61,54 @@ def refused(call: Callable[[], Any], code: str) -> Refused:
     return info.value
 
 
+ENFORCEMENT_KINDS = ("administrative-penalty", "administrative-licence")
+
+
+def certify(office: Office) -> None:
+    """持证上岗 (issue 14): zhang and zhou hold a 行政执法证; counsel hold 法律职业资格."""
+    for name in ("zhang", "zhou"):
+        officers.set_certificates(office["admin"], name, cert_number=f"ZF-{name}", cert_valid_until="2028-12-31")
+    for name in ("li", "qian"):
+        officers.set_certificates(office["admin"], name, legal_qualification=f"A-{name}")
+
+
 def submit(office: Office, kind: str = "normative-document", *, who: str = "zhang",
-           flags: tuple[str, ...] = (), data: bytes = CLEAN) -> str:
-    return steps.submit(office[who], kind=kind, title="关于加强乡村治理的若干规定", data=data,
-                        filename="draft.docx", flags=flags).matter_id
+           flags: tuple[str, ...] = (), data: bytes = CLEAN, confirm: bool = True) -> str:
+    """Submit, and (unless ``confirm=False``) have counsel confirm the drafter's flags as proposed
+    (确认适用程序, issue 14); a penalty or licence names two certified enforcement officers."""
+    enforcers = None
+    if kind in ENFORCEMENT_KINDS:
+        certify(office)
+        enforcers = "zhang,zhou"
+    matter = steps.submit(office[who], kind=kind, title="关于加强乡村治理的若干规定", data=data,
+                          filename="draft.docx", flags=flags, enforcement_officers=enforcers).matter_id
+    if confirm:
+        steps.confirm_controls(office["qian" if who == "li" else "li"], matter, flags=list(flags),
+                               reason="确认起草人提出的标记")
+    return matter
 
 
 def opinion(office: Office, matter: str, conclusion: str = "lawful", who: str = "li",
             **kw: Any) -> steps.StepOutcome:
     return steps.record_opinion(office[who], matter, conclusion=conclusion,
-                                reasons="主体合法，权限合法，内容合法，程序合法。", **kw)
+                                reasons="主体合法，权限合法，内容合法，程序合法。",
+                                items=kw.pop("items", None) or checklist_answers(matter), **kw)
 
 
 def deliberate(office: Office, matter: str, decision: str = "approve", **kw: Any) -> steps.StepOutcome:
+    if matter_row(matter).kind == "normative-document":  # 审核时间原则上不少于5个工作日 (115号): shortened
+        kw.setdefault("urgent_reason", "上级限期出台，缩短审核时间")
     return steps.record_deliberation(office["zhao"], matter, decision=decision, attendees="陈,赵,钱", **kw)
 
 
+def sign(office: Office, matter: str) -> steps.StepOutcome:
+    """签发 by the head (规范性文件、重大行政决策), before the office numbers and issues it."""
+    return steps.record_signing(office["chen"], matter, reference="同意")
+
+
 def issue(office: Office, matter: str, number: str = "河政规〔2026〕1号") -> steps.StepOutcome:
+    if matter_row(matter).stage == "signing":
+        sign(office, matter)
     return steps.record_issuance(office["zhao"], matter, number=number)
 
 
@@ -170,7 +216,7 @@ def test_amend_then_revise_then_a_fresh_lawful_opinion_reaches_filing(office: Of
     revise(office, matter)
     refused(lambda: deliberate(office, matter), "no-current-opinion")
     assert opinion(office, matter, who="qian").stage == "deliberation"
-    assert deliberate(office, matter).stage == "issuance"
+    assert deliberate(office, matter).stage == "signing"  # 签发 by the head, then 统一编号 (issue 14)
     assert issue(office, matter).stage == "filing"
     assert file_(office, matter).stage == "closed"
     row = matter_row(matter)
@@ -185,7 +231,7 @@ def test_a_revision_makes_the_earlier_opinion_stale(office: Office) -> None:
     assert revise(office, matter).stage == "review"
     refused(lambda: deliberate(office, matter), "no-current-opinion")
     opinion(office, matter, who="qian")
-    assert deliberate(office, matter).stage == "issuance"
+    assert deliberate(office, matter).stage == "signing"
 
 
 def test_a_revision_after_deliberation_needs_review_and_deliberation_again(office: Office) -> None:
@@ -297,7 +343,7 @@ def test_major_decision_full_order_with_head_last_and_review_time(
     refused(lambda: deliberate(office, matter), "review-time")
     move_today(monkeypatch, "2026-07-13")  # 9 working days later
     refused(lambda: deliberate(office, matter, head_spoke_last=False), "head-last")
-    assert deliberate(office, matter, head_spoke_last=True).stage == "issuance"
+    assert deliberate(office, matter, head_spoke_last=True).stage == "signing"
     assert issue(office, matter, "决策2026-1").stage == "filing"
     assert file_(office, matter).stage == "closed"
     chain_ok()
@@ -309,25 +355,26 @@ def test_urgent_reason_allows_deliberation_before_seven_working_days(office: Off
     steps.record_assessment(office["wang"], matter, level="low", controllable="yes", summary="可控")
     opinion(office, matter)
     refused(lambda: deliberate(office, matter), "review-time")
-    assert deliberate(office, matter, urgent_reason="突发公共卫生事件须立即决策").stage == "issuance"
+    assert deliberate(office, matter, urgent_reason="突发公共卫生事件须立即决策").stage == "signing"
 
 
 # --- administrative penalty: the hearing window (行政处罚法 art. 64) ----------------------------
 
 def test_penalty_hearing_none_before_the_window_closes_is_refused(office: Office) -> None:
-    matter = submit(office, "administrative-penalty")
+    matter = submit(office, "administrative-penalty", flags=("hearing_right",))  # 第六十三条: the right
     assert matter_row(matter).stage == "hearing"
     refused(lambda: opinion(office, matter), "out-of-order")
     refused(lambda: steps.record_hearing(office["zhang"], matter, notified_on="2026-06-26", hearing="none"),
             "hearing-window")
     assert steps.record_hearing(office["zhang"], matter, notified_on="2026-06-26",
                                 hearing="waived").stage == "review"
-    other = submit(office, "administrative-penalty")
-    assert steps.record_hearing(office["zhang"], other, notified_on="2026-06-01",
+    other = submit(office, "administrative-penalty")  # no hearing right: no window (issue 14)
+    assert steps.record_hearing(office["zhang"], other, notified_on="2026-06-29",
                                 hearing="none").stage == "review"
     opinion(office, other)
-    # no complex_case flag: no deliberation; the head decides
-    refused(lambda: deliberate(office, other), "not-applicable")
+    # no complex_case flag, but the township's rule: collective deliberation; then the head decides
+    refused(lambda: steps.record_issuance(office["chen"], other, number="罚2026-1"), "out-of-order")
+    assert deliberate(office, other).stage == "issuance"
     refused(lambda: steps.record_issuance(office["zhao"], other, number="罚2026-1"), "wrong-role")
     assert steps.record_issuance(office["chen"], other, number="罚2026-1").stage == "filing"
 
@@ -437,7 +484,7 @@ def test_failures_below_the_threshold_are_forgiven_by_a_success(office: Office) 
 
 
 def opinion_as(creds: Credentials, matter: str) -> steps.StepOutcome:
-    return steps.record_opinion(creds, matter, conclusion="lawful", reasons="合法")
+    return steps.record_opinion(creds, matter, conclusion="lawful", reasons="合法", items=checklist_answers(matter))
 
 
 def test_a_disabled_officer_is_refused(office: Office) -> None:
@@ -529,7 +576,7 @@ def test_bad_opinion_reasons_are_refused_and_nothing_is_written(office: Office, 
     last = events()[-1]
     assert (last.action, last.outcome, last.matter_id) == ("opinion", "refused", matter)
     # multi-line reasons are fine
-    assert steps.record_opinion(office["li"], matter, conclusion="lawful",
+    assert steps.record_opinion(office["li"], matter, conclusion="lawful", items=checklist_answers(matter),
                                 reasons="一、主体合法。\n二、程序合法。").stage == "deliberation"
 
 
@@ -547,13 +594,12 @@ def test_a_refused_revision_leaves_no_version_and_no_blob(office: Office, hefa_h
 
 def test_review_time_of_a_major_decision_restarts_with_a_revised_draft(
         office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
-    move_today(monkeypatch, "2026-06-01")
-    matter = submit(office, "major-decision")
+    matter = submit(office, "major-decision")  # on TODAY, 2026-06-30 (event time never goes backwards)
     _participate(office, matter)
     steps.record_assessment(office["wang"], matter, level="low", controllable=True, summary="可控")
-    assert str(matter_row(matter).review_since) == "2026-06-01"
+    assert str(matter_row(matter).review_since) == TODAY
     opinion(office, matter, conclusion="amend")
-    move_today(monkeypatch, "2026-06-15")  # ten working days later the drafter revises
+    move_today(monkeypatch, "2026-07-14")  # ten working days later the drafter revises
     revise(office, matter)
     opinion(office, matter, who="qian")
     # the revised draft went to counsel today: deliberating today is too soon (art. 26)
@@ -563,14 +609,13 @@ def test_review_time_of_a_major_decision_restarts_with_a_revised_draft(
 def test_review_time_restarts_when_a_lawfully_reviewed_draft_is_revised(
         office: Office, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same path with a lawful first opinion: here review_since does restart."""
-    move_today(monkeypatch, "2026-06-01")
-    matter = submit(office, "major-decision")
+    matter = submit(office, "major-decision")  # on TODAY, 2026-06-30
     _participate(office, matter)
     steps.record_assessment(office["wang"], matter, level="low", controllable=True, summary="可控")
     opinion(office, matter)
-    move_today(monkeypatch, "2026-06-15")
+    move_today(monkeypatch, "2026-07-14")
     revise(office, matter)
-    assert str(matter_row(matter).review_since) == "2026-06-15"
+    assert str(matter_row(matter).review_since) == "2026-07-14"
     opinion(office, matter, who="qian")
     refused(lambda: deliberate(office, matter), "review-time")
 
@@ -588,6 +633,9 @@ def test_matter_numbers_keep_counting_past_9999(office: Office) -> None:
         session.add(Matter(id="2026-9999", kind="contract", title="旧事项", organ=ORGAN, drafter_id=zhang.id or 0,
                            stage="review", opened_on=dt.date(2026, 1, 1), stage_since=dt.date(2026, 1, 1),
                            created_at=now, updated_at=now))
+        from hefa.review.records import audit
+
+        audit.append(session, action="test-setup", outcome="system", channel="system")  # carries the row
         session.commit()
     first = submit(office, "contract")
     second = submit(office, "contract")

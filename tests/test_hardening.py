@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import time
@@ -16,41 +17,28 @@ from pathlib import Path
 import pytest
 
 from tests import test_cli
-from tests.conftest import CLEAN, WITH_FINE, docx_bytes, hefa_bin
-from tests.test_cli import Cli, _file
+from tests.conftest import CLEAN, WITH_FINE, checklist_answers, docx_bytes, hefa_bin, item_args, one_line_refusal
+from tests.test_cli import Cli, _file, audit_events
 
 office_home = test_cli.office_home  # an installation set up through the CLI (module scope)
 cli = test_cli.cli  # a private copy of it per test
-
-
-def _one_line_refusal(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
-
-
-def _audit_events(cli: Cli) -> int:
-    done = cli.run("verify", "--json")
-    assert done.returncode == 0, done.stderr
-    return int(json.loads(done.stdout)["events"])
 
 
 # --- 1. clean edges ---------------------------------------------------------------------------
 
 def test_bytes_that_are_not_utf8_are_refused_in_one_line_and_audited(cli: Cli, tmp_path: Path) -> None:
     draft = _file(tmp_path, "draft.docx", CLEAN)
-    before = _audit_events(cli)
+    before = audit_events(cli)
     bad_title = cli.run("submit", draft, "--kind", "normative-document", "--title", "bad\udcff", who="zhang")
-    assert "不是 UTF-8" in _one_line_refusal(bad_title)
+    assert "不是 UTF-8" in one_line_refusal(bad_title)
     bad_name = cli.run("submit", draft, "--kind", "normative-document", "--title", "好标题",
                        "--as", "zhang\udcfe")
-    _one_line_refusal(bad_name)
+    one_line_refusal(bad_name)
     odd_file = tmp_path / "n\udcffame.docx"
     odd_file.write_bytes(CLEAN)
     bad_file = cli.run("submit", str(odd_file), "--kind", "normative-document", "--title", "好标题", who="zhang")
-    assert "文件名" in _one_line_refusal(bad_file)
-    assert _audit_events(cli) == before + 3  # each refusal is in the audit chain, which still verifies
+    assert "文件名" in one_line_refusal(bad_file)
+    assert audit_events(cli) == before + 3  # each refusal is in the audit chain, which still verifies
     trail = cli.ok("list")
     assert trail == []
 
@@ -59,9 +47,9 @@ def test_export_refuses_a_file_as_target_and_leaves_nothing_half_written(cli: Cl
     matter = cli.ok("submit", _file(tmp_path, "draft.docx", CLEAN), "--kind", "normative-document",
                     "--title", "关于加强乡村治理的若干规定", who="zhang")["matter"]
     for target in ("/dev/null", _file(tmp_path, "plain-file", b"x")):
-        assert "不是文件夹" in _one_line_refusal(cli.run("export", matter, target))
+        assert "不是文件夹" in one_line_refusal(cli.run("export", matter, target))
     unknown = cli.run("export", "2026-9999", str(tmp_path / "never"))
-    _one_line_refusal(unknown)
+    one_line_refusal(unknown)
     assert not (tmp_path / "never").exists()
     archive = tmp_path / "archive"
     first = cli.ok("export", matter, str(archive))
@@ -72,15 +60,22 @@ def test_export_refuses_a_file_as_target_and_leaves_nothing_half_written(cli: Cl
 
 
 def test_list_refuses_unknown_filters_and_names_the_choices(cli: Cli) -> None:
-    assert "contract" in _one_line_refusal(cli.run("list", "--kind", "contracts"))
-    assert "review" in _one_line_refusal(cli.run("list", "--stage", "reviw"))
-    assert "open, closed, rejected" in _one_line_refusal(cli.run("list", "--status", "foo"))
+    assert "contract" in one_line_refusal(cli.run("list", "--kind", "contracts"))
+    assert "review" in one_line_refusal(cli.run("list", "--stage", "reviw"))
+    assert "open, closed, rejected" in one_line_refusal(cli.run("list", "--status", "foo"))
     assert cli.ok("list", "--stage", "review", "--kind", "contract", "--status", "open") == []
 
 
-def test_overdue_names_matters_it_cannot_compute_and_fails(cli: Cli, tmp_path: Path) -> None:
+def test_overdue_names_matters_it_cannot_compute_and_fails(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "drill")  # a frozen date needs a drill installation
+    cli.tokens["admin"] = cli.ok("init", "--drill")["token"]
+    cli.tokens["zhang"] = cli.ok("officer", "add", "zhang", "--role", "drafter", "--organ", "河东镇人民政府",
+                                 who="admin")["token"]
+    cli.tokens["li"] = cli.ok("officer", "add", "li", "--role", "counsel", "--organ", "河东镇人民政府",
+                              who="admin")["token"]
     matter = cli.ok("submit", _file(tmp_path, "draft.docx", CLEAN), "--kind", "normative-document",
                     "--title", "关于加强乡村治理的若干规定", who="zhang")["matter"]
+    cli.ok("controls", matter, "--reason", "不涉及群众切身利益", who="li")  # to review: its clock runs
     cli.env["HEFA_TODAY"] = "2031-03-03"  # no holiday calendar for 2031
     done = cli.run("overdue")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -139,9 +134,9 @@ def test_a_document_of_300000_paragraphs_is_refused_at_once(cli: Cli, tmp_path: 
     huge = _file(tmp_path, "huge.docx", _docx_of(300_000))
     started = time.monotonic()
     check = cli.run("check", huge)
-    assert "段落过多" in _one_line_refusal(check) and "300" in check.stderr
+    assert "段落过多" in one_line_refusal(check) and "300" in check.stderr
     submit = cli.run("submit", huge, "--kind", "normative-document", "--title", "大文件", who="zhang")
-    assert "段落过多" in _one_line_refusal(submit)
+    assert "段落过多" in one_line_refusal(submit)
     assert time.monotonic() - started < 30  # was 60 s and 888 MB for `hefa check` alone
     assert cli.ok("list") == []
 
@@ -158,13 +153,14 @@ def test_findings_are_capped_and_the_opinion_lists_the_first_and_counts_the_rest
     assert status["findings"][-1]["total"] == 400
     human = cli.run("status", matter["matter"])
     assert "预审提示 400 条" in human.stdout
+    cli.ok("controls", matter["matter"], "--reason", "确认起草人提出的标记", who="li")
     cli.ok("opinion", matter["matter"], "--conclusion", "unlawful", "--reasons", "设定罚款，超越权限。",
-           "--version", "1", who="li")
+           "--version", "1", *item_args("normative-document"), who="li")
     docs = cli.ok("docs", matter["matter"])
     opinion = next(d for d in docs if d["name"] == "legal_opinion")
     text = "\n".join(p.text for p in docx.Document(opinion["path"]).paragraphs)
-    assert "另有370条（共400条）" in text
-    assert text.count("原文：") == 30
+    assert "另有370条预审提示（共400条）" in text
+    assert len(re.findall(r"^\d+\.第", text, re.M)) == 30  # the hints listed one by one
 
 
 def test_a_step_kept_waiting_by_another_writer_fails_in_one_line(cli: Cli, tmp_path: Path) -> None:
@@ -201,8 +197,9 @@ def test_documents_are_rendered_outside_the_write_lock(sqlite_office, monkeypatc
     answer = perform("submit", office["zhang"], {"kind": "normative-document", "title": "关于罚款的规定",
                                                  "data": WITH_FINE, "filename": "d.docx"})
     matter = answer["matter"]
+    assert perform("controls", office["li"], {"matter_id": matter, "reason": "确认"})["accepted"]
     assert perform("opinion", office["li"], {"matter_id": matter, "conclusion": "unlawful",
-                                             "reasons": "设定罚款。"})["accepted"]
+                                             "reasons": "设定罚款。", "items": checklist_answers(matter)})["accepted"]
     real_render = render.render_document
     rendering = threading.Event()
 
@@ -229,7 +226,7 @@ def test_documents_are_rendered_outside_the_write_lock(sqlite_office, monkeypatc
 @pytest.mark.prefect
 def test_a_second_serve_on_the_same_home_is_refused(served) -> None:  # type: ignore[no-untyped-def]
     second = subprocess.run([hefa_bin(), "serve"], env=served.env, capture_output=True, text=True, timeout=60)
-    assert "已有 hefa serve 在运行" in _one_line_refusal(second)
+    assert "已有 hefa serve 在运行" in one_line_refusal(second)
     assert served.process.poll() is None  # the first one runs on, its desk still there
     assert (served.home / "run" / "desk.sock").exists()
     for path in [*(served.home / "prefect").glob("prefect.db*"), served.home / "prefect" / "server.log"]:
@@ -294,7 +291,7 @@ def test_a_desk_vanishing_mid_request_is_retried_here_once(cli: Cli, tmp_path: P
                             env=cli.env, stdout=subprocess.PIPE, text=True)
     try:
         assert desk.stdout is not None and desk.stdout.readline().strip() == "ready"
-        before = _audit_events(cli)
+        before = audit_events(cli)
         done = cli.run("submit", _file(tmp_path, "draft.docx", CLEAN), "--kind", "normative-document",
                        "--title", "关于加强乡村治理的若干规定", "--json", who="zhang")
         assert done.returncode == 0, done.stdout + done.stderr
@@ -308,7 +305,7 @@ def test_a_desk_vanishing_mid_request_is_retried_here_once(cli: Cli, tmp_path: P
     assert [m["id"] for m in cli.ok("list")] == [answer["matter"]]  # one matter, not two
     trail = cli.ok("audit", answer["matter"])
     assert [e["action"] for e in trail if e["outcome"] == "accepted"] == ["submit"]
-    assert _audit_events(cli) == before + 1
+    assert audit_events(cli) == before + 1
 
 
 def test_a_flow_never_takes_a_desk_error_for_its_answer(sqlite_home: Path) -> None:

@@ -67,8 +67,8 @@ def test_overrides_must_be_declared_and_used() -> None:
     with pytest.raises(RulesTableError, match="hearing_waivd"):
         validate_rules(_replace_limit(Kind.ADMINISTRATIVE_PENALTY, Step.HEARING,  # type: ignore[arg-type]
                                       override="hearing_waivd"))
-    with pytest.raises(RulesTableError, match=r"hearing_waived.*no limit uses it"):
-        validate_rules(_replace_limit(Kind.ADMINISTRATIVE_PENALTY, Step.HEARING,  # type: ignore[arg-type]
+    with pytest.raises(RulesTableError, match=r"review_shortened_reason.*no limit uses it"):
+        validate_rules(_replace_limit(Kind.NORMATIVE_DOCUMENT, Step.REVIEW,  # type: ignore[arg-type]
                                       override=None))
     with pytest.raises(RulesTableError, match="deadline"):
         validate_rules(_replace_limit(Kind.ADMINISTRATIVE_LICENCE, Step.ISSUANCE,  # type: ignore[arg-type]
@@ -103,10 +103,15 @@ def test_every_form_choice_comes_from_the_vocabulary_and_maps_back_by_lookup() -
 
 def test_a_form_answer_becomes_the_services_codes() -> None:
     model, service = FORMS[Step.REVIEW]
-    form = model.model_validate({"officer": "li", "code": "123456", "conclusion": vocab.CONCLUSION.term("amend").label,
-                                 "reasons": "第五条"})
+    answer = {"version": 2, "conclusion": vocab.CONCLUSION.term("amend").label, "reasons": "第五条"}
+    if "items" in model.model_fields:
+        answer["items"] = "authority=符合"
+    form = model.model_validate(answer)
     assert service == "opinion"
-    assert service_kwargs(form) == {"conclusion": "amend", "reasons": "第五条"}
+    assert service_kwargs(form) == answer | {"conclusion": "amend"}
+    for typed in ({"officer": "li"}, {"code": "123456"}):  # who answers is the front door's officer, never typed
+        with pytest.raises(ValueError, match="Extra inputs"):
+            model.model_validate(answer | typed)
 
 
 def test_a_vocabulary_refuses_a_repeated_code_or_label() -> None:

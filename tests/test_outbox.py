@@ -15,7 +15,7 @@ from hefa.review.records import outbox
 from hefa.review.records.db import read_session, write_transaction
 from hefa.review.records.models import AuditEvent, WakeRequest
 from hefa.review.services import steps
-from tests.conftest import CLEAN, Office
+from tests.conftest import CLEAN, Office, checklist_answers, confirm_controls
 
 
 def requests(matter_id: str) -> list[WakeRequest]:
@@ -40,11 +40,13 @@ def test_each_accepted_step_owes_one_wake_up_written_with_it(office: Office) -> 
     matter = submit(office)
     with pytest.raises(Refused):  # out of order: refused, nothing owed
         steps.record_deliberation(office["zhao"], matter, decision="approve", attendees="陈,赵")
-    steps.record_opinion(office["li"], matter, conclusion="lawful", reasons="依据充分")
+    confirm_controls(office, matter)  # 确认适用程序 (issue 14): a step, so a wake-up too
+    steps.record_opinion(office["li"], matter, conclusion="lawful", reasons="依据充分", items=checklist_answers(matter))
     rows = requests(matter)
-    assert [r.action for r in rows] == [outbox.START, outbox.WAKE]
+    assert [r.action for r in rows] == [outbox.START, outbox.WAKE, outbox.WAKE]
     assert rows[0].event_seq == accepted_event(matter, "submit").seq
-    assert rows[1].event_seq == accepted_event(matter, "opinion").seq
+    assert rows[1].event_seq == accepted_event(matter, "controls").seq
+    assert rows[2].event_seq == accepted_event(matter, "opinion").seq
     assert {r.channel for r in rows} == {"cli"}
     for row in rows:  # the fast path goes first
         assert row.done_at is None and row.attempts == 0

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from hefa.flows import reconcile, rest
 from hefa.review.records.db import read_session
 from hefa.review.records.models import WakeRequest
-from tests.conftest import Served, served_office, wait_for
+from tests.conftest import Served, checklist_answers, served_office, wait_for
 from tests.test_flows_e2e import Env, Matter, by_cli, latest_artifact, settle, trail, wait_paused
 
 pytestmark = pytest.mark.prefect
@@ -54,7 +54,7 @@ def opinion_in_process(env: Env, matter: Matter) -> None:
     from hefa.review.services import steps
 
     steps.record_opinion(env.office[matter.team["counsel"]], matter.id, conclusion="lawful",
-                         reasons="依据充分，程序合法")
+                         reasons="依据充分，程序合法", items=checklist_answers(matter.id))
 
 
 def test_a_lost_wake_up_is_delivered_by_the_dispatcher_once(env: Env) -> None:
@@ -65,9 +65,9 @@ def test_a_lost_wake_up_is_delivered_by_the_dispatcher_once(env: Env) -> None:
     settle(matter)  # the dispatcher of hefa serve woke it
     assert len(wakes(matter, start)) == 1
     rows = outbox_rows(matter)
-    assert [r.action for r in rows] == ["start", "wake"]
+    assert [r.action for r in rows] == ["start", "wake", "wake"]  # the second: 确认适用程序 (issue 14)
     assert all(r.done_at is not None for r in rows)
-    assert rows[1].attempts == 0  # delivered at the first attempt, after the fast path's turn
+    assert rows[-1].attempts == 0  # delivered at the first attempt, after the fast path's turn
 
 
 def test_a_fast_path_wake_up_is_marked_done_and_not_repeated(env: Env) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hefa.app.serve import prefect_executable, stop_process
-from tests.conftest import CLEAN, PG, PG_ADMIN_URL, free_port, hefa_bin
+from tests.conftest import CLEAN, PG, PG_ADMIN_URL, free_port, hefa_bin, item_args
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
@@ -64,7 +64,7 @@ def test_worker_on_a_pool_runs_the_review(tmp_path: Path, monkeypatch: pytest.Mo
         "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{base}/{prefect_db}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "1", "HEFA_WEB_PORT": str(free_port()),
     })
     log = tmp_path / "scale.log"
     processes: list[subprocess.Popen[bytes]] = []
@@ -103,11 +103,15 @@ def test_worker_on_a_pool_runs_the_review(tmp_path: Path, monkeypatch: pytest.Mo
             key = (state.get("state_details") or {}).get("pause_key") or ""
             return state.get("type") == "PAUSED" and key.startswith(label)
 
-        _until(lambda: paused_at("review-v1"), 120, "the worker's first suspension", log)
+        _until(lambda: paused_at("controls-v1"), 120, "the worker's first suspension", log)
+        hefa("controls", submitted["matter"], "--reason", "合同金额未达重大合同标准，不涉及附加程序", "--as", "li",
+             token=tokens["li"])  # 确认适用程序
+        _until(lambda: paused_at("review-v1"), 120, "the worker's next suspension", log)
         hefa("opinion", submitted["matter"], "--conclusion", "lawful", "--reasons", "合法", "--version", "1",
-             "--as", "li",
+             *item_args("contract"), "--as", "li",
              token=tokens["li"])
-        _until(lambda: paused_at("issuance-v1"), 120, "the flow catching up on the worker", log)
+        # the township's rule: every contract goes to collective deliberation after the opinion
+        _until(lambda: paused_at("deliberation-v1"), 120, "the flow catching up on the worker", log)
     finally:
         for process in reversed(processes):
             stop_process(process)
