@@ -258,7 +258,23 @@ def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     wait_for_deployments(env, process, log)
+    if env.get("HEFA_WEB_PORT"):
+        wait_for_front_door(int(env["HEFA_WEB_PORT"]), process, log)
     return process
+
+
+def wait_for_front_door(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    """Until the front door answers: it starts after the deployments, in the same ``hefa serve``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("hefa serve exited:\n" + log.read_text()[-3000:])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the front door did not answer on port {port}:\n" + log.read_text()[-3000:])
 
 
 def wait_for_deployments(env: dict[str, str], process: subprocess.Popen[bytes], log: Path,
