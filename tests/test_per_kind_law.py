@@ -42,9 +42,10 @@ from hefa.review.records.models import (
 )
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
-from tests.conftest import CLEAN, Office, make_office, reset_caches
+from tests.conftest import CLEAN, Office
 from tests.test_gate_pure import COUNSEL, DRAFTER, HEAD, LAWFUL, SECRETARY, SETTINGS, TODAY, matter
 from tests.test_gate_pure import refused as reason  # the gate's reason for a refusal, None when accepted
+from tests.test_register import drill_day, start_drill
 
 QUALIFIED = Actor(6, "qian", frozenset({Role.COUNSEL}), "河东镇", legal_qualification="A20191100000")
 FIVE = (Kind.NORMATIVE_DOCUMENT, Kind.MAJOR_DECISION, Kind.CONTRACT, Kind.ADMINISTRATIVE_PENALTY,
@@ -251,20 +252,10 @@ def last_event(action: str) -> AuditEvent:
         return event
 
 
-def drill_day(day: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A drill installation's date (only a drill may freeze the date); days only move forward."""
-    from hefa.review.records import installation_state
-
-    monkeypatch.setenv("HEFA_TODAY", day)
-    reset_caches()
-    installation_state.mark_drill(True)
-
-
 @pytest.fixture
 def office(hefa_home: Path, monkeypatch: pytest.MonkeyPatch) -> Office:
     """The township's officers in a drill installation on Tuesday 2026-06-30."""
-    drill_day("2026-06-30", monkeypatch)
-    return make_office()
+    return start_drill("2026-06-30", monkeypatch)
 
 
 def test_a_penalty_with_one_certified_officer_is_refused_and_audited(office: Office) -> None:

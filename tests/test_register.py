@@ -25,19 +25,16 @@ from tests.conftest import CLEAN, REVISED, Office, make_office, reset_caches
 
 
 def drill_day(day: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The drill's date, in a drill installation (the one place to change when `hefa init --drill` lands
-    with its own helper). Days only move forward: the audit chain refuses time going back."""
-    from hefa.review.records import installation_state
-
+    """The drill's date (only a drill installation honours it). Days only move forward: the audit
+    chain refuses time going back."""
     monkeypatch.setenv("HEFA_TODAY", day)
     reset_caches()
-    installation_state.mark_drill(True)
 
 
 def start_drill(day: str, monkeypatch: pytest.MonkeyPatch) -> Office:
-    """A drill installation on ``day`` with the township's officers."""
+    """A drill installation (recorded as such, as `hefa init --drill` does) on ``day``, with officers."""
     drill_day(day, monkeypatch)
-    return make_office()
+    return make_office(drill=True)
 
 
 def answers(kind: str) -> list[str]:
