@@ -63,6 +63,10 @@ def test_village_meeting_refused_before_a_lawful_evaluation_and_a_charter_correc
     # a 村规民约: filed with the township, entered in the register, reviewed by the township's counsel
     charter = steps.submit(office["cun-zhuren"], kind="village-affair", title="东村村规民约", data=CLEAN,
                            filename="c.docx", flags=("charter",)).matter_id
+    record_until(office, charter, "deliberation", counsel="cun-guwen")
+    # only the villagers decide (第二十四条): a township-style 常务会议 is refused
+    assert refusal(steps.record_deliberation, office["cun-wenshu"], charter, decision="approve",
+                   attendees="村民代表甲,村民代表乙", meeting_kind="常务会议") is Reason.MEETING_KIND
     record_until(office, charter, counsel="cun-guwen", secretary="cun-wenshu", filer="sun",
                  meeting_kind="村民会议", number="东村〔2026〕2号")
     assert row_of(charter)["status"] == "in-force"

@@ -422,7 +422,7 @@ RULES: dict[Kind, KindRules] = {
                       drafter_excluded=True),
             StageRule(Step.DELIBERATION, "村民会议或村民代表会议讨论决定", Role.SECRETARY,
                       "《村民委员会组织法》第二十四条：经村民会议讨论决定方可办理；村民会议可以授权村民代表会议讨论决定",
-                      drafter_excluded=True),
+                      drafter_excluded=True, meeting_kinds=("村民会议", "村民代表会议")),
             StageRule(Step.ISSUANCE, "公布实施", Role.SECRETARY, "《村民委员会组织法》：村务公开"),
             StageRule(Step.FILING, "报乡镇人民政府备案", Role.FILING_OFFICER,
                       "《村民委员会组织法》第二十七条：村民自治章程、村规民约报乡、民族乡、镇的人民政府备案",
