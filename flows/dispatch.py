@@ -66,12 +66,9 @@ def decide(matter: dict[str, Any] | None, requests: list[outbox.Request]) -> tup
     if run is None:
         return "done", reconcile.repair_run(matter, None, wake_if_behind=False) or "gone"
     kind = (run.get("state") or {}).get("type")
-    own_form = all(r.channel == "form" for r in requests)  # the run took the step itself
     if kind in BUSY:
-        return ("done", "taken by the run") if own_form else ("later", "run busy")
+        return "later", "run busy"
     if kind == "PAUSED":
-        if own_form:
-            return "done", "taken by the run"
         if reconcile.pause_label(run) == matter["label"]:
             began = replay_started(run["id"])
             if began is not None and began >= max(r.created_at for r in requests):
