@@ -7,6 +7,7 @@ Usage (from the repo root)::
     python -m benchmarks.prescreen_quality --union     # rules ∪ model-only findings (not shipped)
     python -m benchmarks.prescreen_quality -v          # also list the tuning split's mistakes
     python -m benchmarks.prescreen_quality --train     # retrain the shipped model (tuning split only)
+    python -m benchmarks.prescreen_quality --add NEW.tsv  # append new rows, each in its assigned split
     python -m benchmarks.prescreen_quality FILE.tsv    # a legacy two-column file (category, clause)
 
 The labelled set is ``tests/data/prescreen_labelled.tsv``: one clause per row with its
@@ -209,6 +210,59 @@ def source_summary(rows: list[Row], split: str, kind: str, predict: Predict) -> 
 
 
 # ---------------------------------------------------------------------------
+# Adding rows (the split is assigned, never chosen)
+
+SOURCE_KINDS = ("real:", "case:", "written:")
+
+
+def _same_text(clause: str) -> str:
+    """A clause without spaces and punctuation: the same clause quoted twice compares equal."""
+    return "".join(ch for ch in clause if ch.isalnum())
+
+
+def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
+    """The rows of a four-column file (category, clause, source, reason), each in the split
+    :func:`assigned_split` gives it, less those already in ``existing``; and the problems found
+    (a bad line is reported, never guessed at)."""
+    seen = {_same_text(row.clause) for row in existing}
+    rows: list[Row] = []
+    problems: list[str] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for line_no, cells in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not cells or not "".join(cells).strip() or cells[0].startswith("#"):
+                continue
+            where = f"{path}:{line_no}"
+            if len(cells) != 4:
+                problems.append(f"{where}: expected 4 columns (category, clause, source, reason), got {len(cells)}")
+                continue
+            label, clause, source, reason = (cell.strip() for cell in cells)
+            try:
+                labels = _labels(label, where)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            if not source.startswith(SOURCE_KINDS) or not clause or not reason:
+                problems.append(f"{where}: needs a clause, a reason, and a source starting with "
+                                "real:, case: or written:")
+                continue
+            key = _same_text(clause)
+            if key in seen:
+                problems.append(f"{where}: already in the set: {clause[:30]}")
+                continue
+            seen.add(key)
+            rows.append(Row(assigned_split(source, clause), labels, clause, source, reason))
+    return rows, problems
+
+
+def append_rows(rows: list[Row], path: Path = LABELLED) -> None:
+    """Append rows to the labelled set, in its five-column format."""
+    with path.open("a", encoding="utf-8") as handle:
+        for row in rows:
+            label = ",".join(c for c in CATEGORIES if c in row.labels) or CLEAN
+            handle.write("\t".join((row.split, label, row.clause, row.source, row.reason)) + "\n")
+
+
+# ---------------------------------------------------------------------------
 # Training (tuning split only)
 
 
@@ -275,13 +329,24 @@ def main(argv: list[str] | None = None) -> int:
     verbose = "-v" in args
     files = [Path(arg) for arg in args if not arg.startswith("-")]
     model: str | None = None if "--rules" in args else "shipped"
+    rows = read_rows()
+    if "--add" in args:
+        added: list[Row] = []
+        for path in files:
+            more, problems = new_rows(path, rows + added)
+            print("\n".join(problems) or f"{path}: {len(more)} new rows")
+            added += more
+        append_rows(added)
+        held = sum(1 for row in added if row.split == HELDOUT)
+        print(f"appended {len(added)} rows to {LABELLED.relative_to(REPO)}: {held} held-out, "
+              f"{len(added) - held} tuning")
+        return 0
     if files:
         for path in files:
             items = read_labelled(path)
             print(format_table(path, evaluate(items, predictor(model)), len(items)))
             print()
         return 0
-    rows = read_rows()
     if "--train" in args:
         trained = train_shipped_model(rows)
         print(f"wrote {MODEL_FILE} ({len(trained.weights)} n-grams); thresholds "

@@ -492,6 +492,30 @@ def test_counsel_marks_exported_as_tuning_rows_are_read(tmp_path: Path) -> None:
     assert row.split == quality.TUNE and row.labels == frozenset()
 
 
+def test_new_rows_get_their_assigned_split_and_duplicates_are_refused(tmp_path: Path) -> None:
+    quality = _quality_module()
+    existing = quality.read_rows()
+    path = tmp_path / "new.tsv"
+    path.write_text(
+        "competition\t对本镇纳税大户给予用地优惠。\treal:https://example.gov.cn/a (某镇文件)\t以纳税额给予优惠\n"
+        f"-\t{existing[0].clause}\treal:https://example.gov.cn/b (重复)\t重复\n"
+        "fines\t处以罚款。\treal:https://example.gov.cn/c\t未知类别\n"
+        "-\t本办法自印发之日起施行。\tmade-up source\t来源不明\n",
+        encoding="utf-8",
+    )
+    rows, problems = quality.new_rows(path, existing)
+    [row] = rows
+    assert row.labels == frozenset({"competition"})
+    assert row.split == quality.assigned_split(row.source, row.clause)
+    assert len(problems) == 3
+    assert "already in the set" in problems[0] and "unknown category" in problems[1]
+    assert "real:, case: or written:" in problems[2]
+    target = tmp_path / "labelled.tsv"
+    target.write_text("split\tcategory\tclause\tsource\treason\n", encoding="utf-8")
+    quality.append_rows(rows, target)
+    assert quality.read_rows(target) == rows
+
+
 @pytest.mark.parametrize("path", LEGACY_FILES, ids=lambda p: p.name)
 def test_quality_on_legacy_labelled_files(path: Path) -> None:
     quality = _quality_module()
