@@ -36,7 +36,6 @@ HELDOUT, TUNE = "heldout", "tune"
 # `hefa findings export` writes counsel's marks with split "tuning": they join the tuning split.
 SPLIT_ALIASES = {"tuning": TUNE}
 FOLDS = 5
-PRUNE = 0.5  # weights below this are not shipped (keeps the model file small)
 
 Item = tuple[frozenset[str], str]
 
@@ -302,7 +301,7 @@ def train_shipped_model(rows: list[Row], path: Path = MODEL_FILE) -> PrescreenMo
     out_of_fold: list[dict[str, float]] = [{} for _ in items]
     for fold in range(FOLDS):
         train_items = [item for item in items if _fold(item[1]) != fold]
-        model = train(train_items, CATEGORIES, prune=PRUNE)
+        model = train(train_items, CATEGORIES)
         for i, (_, clause) in enumerate(items):
             if _fold(clause) == fold:
                 out_of_fold[i] = model.probabilities(clause)
@@ -313,7 +312,7 @@ def train_shipped_model(rows: list[Row], path: Path = MODEL_FILE) -> PrescreenMo
         fn = sum(1 for (e, _), p in zip(items, out_of_fold, strict=True) if p[category] < 0.5 and category in e)
         print(f"  out-of-fold model alone at 0.5, {category:<12} tp={tp:>3} fp={fp:>3} fn={fn:>3}; "
               f"threshold {threshold:.2f}")
-    model = train(items, CATEGORIES, prune=PRUNE)
+    model = train(items, CATEGORIES)
     model.thresholds = thresholds
     model.note = (
         f"trained on the {len(items)} tuning rows of tests/data/prescreen_labelled.tsv "
