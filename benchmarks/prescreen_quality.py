@@ -4,7 +4,7 @@ Usage (from the repo root)::
 
     python -m benchmarks.prescreen_quality             # held-out and tuning tables
     python -m benchmarks.prescreen_quality --rules     # the same, rules alone (no model)
-    python -m benchmarks.prescreen_quality --union     # rules ∪ model-only findings (not shipped)
+    python -m benchmarks.prescreen_quality --grade-only  # the model grades rule findings, reports none alone
     python -m benchmarks.prescreen_quality -v          # also list the tuning split's mistakes
     python -m benchmarks.prescreen_quality --train     # retrain the shipped model (tuning split only)
     python -m benchmarks.prescreen_quality --add NEW.tsv  # append new rows, each in its assigned split
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hefa.review.documents.prescreen import CATEGORIES, prescreen_text
+from hefa.review.documents.prescreen import CATEGORIES, MODEL_ALONE, prescreen_text
 from hefa.review.documents.prescreen_model import MODEL_FILE, PrescreenModel, train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -125,11 +125,12 @@ def items_of(rows: Iterable[Row], split: str) -> list[Item]:
 Predict = Callable[[str], set[str]]
 
 
-def predictor(model: PrescreenModel | str | None = "shipped", *, union: bool = False) -> Predict:
+def predictor(model: PrescreenModel | str | None = "shipped", *, model_alone: bool = MODEL_ALONE) -> Predict:
     """A function clause → predicted categories, with the shipped model, a given one, or none;
-    ``union`` also counts what the model finds alone."""
+    ``model_alone`` counts what the model finds without a rule (the shipped default: see
+    :data:`hefa.review.documents.prescreen.MODEL_ALONE`)."""
     return lambda clause: {
-        finding.category for finding in prescreen_text(clause, model=model, model_alone=union)
+        finding.category for finding in prescreen_text(clause, model=model, model_alone=model_alone)
     }
 
 
@@ -352,13 +353,13 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{c}={t:.2f}" for c, t in zip(CATEGORIES, trained.thresholds, strict=True)))
         return 0
     held, tune = items_of(rows, HELDOUT), items_of(rows, TUNE)
-    union = "--union" in args and model is not None
-    predict = predictor(model, union=union)
+    grade_only = "--grade-only" in args and model is not None
+    predict = predictor(model, model_alone=MODEL_ALONE and not grade_only)
     held_scores, tune_scores = evaluate(held, predict), evaluate(tune, predict)
     label = (
         "rules alone" if model is None
-        else "rules ∪ model-only findings" if union
-        else "shipped: rules, model grades confidence"
+        else "rules, the model grades them and reports none alone" if grade_only
+        else "shipped: rules, and the model grades them and reports what it finds alone"
     )
     print(f"pre-screen quality ({label}) on {LABELLED.relative_to(REPO)}")
     print(format_side_by_side(held_scores, tune_scores, len(held), len(tune)))

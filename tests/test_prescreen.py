@@ -227,11 +227,25 @@ def test_model_alone_findings_explain_themselves() -> None:
             assert finding.evidence.startswith("模型（")
 
 
-def test_rules_alone_by_default_the_model_only_grades() -> None:
+def test_the_model_adds_findings_only_where_no_rule_fired() -> None:
+    # Shipped default (MODEL_ALONE): every rule finding stays; the model may add categories no rule found.
     for _, text in POSITIVES + INDIRECT_POSITIVES:
         with_model = {(f.category, f.rule) for f in prescreen_text(text)}
         rules_only = {(f.category, f.rule) for f in prescreen_text(text, model=None)}
-        assert with_model == rules_only
+        assert rules_only <= with_model
+        added = with_model - rules_only
+        assert all(rule == f"model.{category}" for category, rule in added)
+        assert not {category for category, _ in added} & {category for category, _ in rules_only}
+
+
+def test_the_model_alone_finds_a_reward_for_moving_in() -> None:
+    # No rule's wording (落户奖励 is not 迁入 or 注册), but the model has seen such rewards (条例第九条).
+    text = "对首次落户本区的企业，一次性给予50万元落户奖励。"
+    assert prescreen_text(text, model=None) == []
+    (finding,) = prescreen_text(text)
+    assert (finding.category, finding.rule) == ("competition", "model.competition")
+    assert finding.confidence >= load_model().threshold("competition")
+    assert "落户" in finding.evidence and finding.matched_text == text
 
 
 def test_evidence_spans_merge_ngrams_and_drop_punctuation() -> None:
@@ -331,7 +345,11 @@ def test_anchors_never_skip_a_clause_the_pattern_matches() -> None:
 
 def test_pattern_anchors_of_simple_patterns() -> None:
     assert pattern_anchors("罚款") == ("罚款",)
-    assert set(pattern_anchors("(指定|推荐)的?企业") or ()) == {"企业"}
+    # 企业 is in most paragraphs (COMMON_HEADS): the rarer required words anchor the rule instead.
+    assert set(pattern_anchors("(指定|推荐)的?企业") or ()) == {"指定", "推荐"}
+    assert set(pattern_anchors("(指定|推荐)的?供应商") or ()) == {"供应商"}
+    # A shared first character that the parser factors out (每(?:人|户)) still anchors as pairs.
+    assert set(pattern_anchors("(每人|每户)[0-9]+元") or ()) == {"每人", "每户"}
     assert set(pattern_anchors("(扣押|查封)") or ()) == {"扣押", "查封"}
     assert pattern_anchors("[^。]{0,3}") is None
 
@@ -432,14 +450,14 @@ def test_labelled_set_size_sources_and_fixed_split() -> None:
 
 
 # Thresholds sit just below the measured figures so a regression fails here (they are floors,
-# not the issue's targets: P ≥ 0.90 overall, competition R ≥ 0.85 and every category ≥ 0.8 are not met).
-# Held-out (350 rows, 136 of them real or case text; 87 real rows were added in the second pass and
-# made the split harder): overall P 0.876 R 0.823; competition P 0.953 R 0.803; lowest category
-# burden P 0.714, fee R 0.739. Tuning: overall P 1.000 R 0.993.
-HELDOUT_OVERALL = (0.87, 0.82)
-HELDOUT_COMPETITION = (0.95, 0.80)
-HELDOUT_CATEGORY_MIN = 0.70
-TUNING_OVERALL = (0.99, 0.99)
+# not the issue's targets, which are not met: P ≥ 0.90 and R ≥ 0.85 overall and for competition,
+# every category ≥ 0.8). Held-out (909 rows, 731 of them real or case text after the third and
+# fourth passes): overall P 0.763 R 0.616; competition P 0.871 R 0.840; lowest category precision
+# new_license 0.625, lowest recall burden 0.372. Tuning (1004 rows): overall P 0.988 R 0.977.
+HELDOUT_OVERALL = (0.75, 0.60)
+HELDOUT_COMPETITION = (0.85, 0.82)
+HELDOUT_CATEGORY_MIN = (0.60, 0.35)  # (precision, recall) of the weakest category
+TUNING_OVERALL = (0.98, 0.97)
 
 
 def test_quality_on_the_held_out_split() -> None:
@@ -452,8 +470,8 @@ def test_quality_on_the_held_out_split() -> None:
     assert scores["competition"].precision >= HELDOUT_COMPETITION[0], table
     assert scores["competition"].recall >= HELDOUT_COMPETITION[1], table
     for category in CATEGORIES:
-        assert scores[category].precision >= HELDOUT_CATEGORY_MIN, table
-        assert scores[category].recall >= HELDOUT_CATEGORY_MIN, table
+        assert scores[category].precision >= HELDOUT_CATEGORY_MIN[0], table
+        assert scores[category].recall >= HELDOUT_CATEGORY_MIN[1], table
 
 
 def test_quality_on_the_tuning_split() -> None:
@@ -466,20 +484,22 @@ def test_quality_on_the_tuning_split() -> None:
 
 
 def test_real_clean_text_is_rarely_flagged() -> None:
-    """Published clean clauses (hard cases among them): at most one in twenty flagged. The count
+    """Published clean clauses (hard cases among them): at most one in eight flagged (58 of 518
+    when measured; many restate a statute's own penalty or licence without naming it). The count
     is asserted, not the clauses, so that the held-out rows among them are not read for tuning."""
     rows = _quality_module().read_rows()
     real_clean = [row for row in rows if row.source.startswith("real:") and not row.labels]
-    assert len(real_clean) >= 65
+    assert len(real_clean) >= 500
     flagged = sum(1 for row in real_clean if prescreen_text(row.clause))
-    assert flagged * 20 <= len(real_clean), f"{flagged} of {len(real_clean)} real clean clauses flagged"
+    assert flagged * 8 <= len(real_clean), f"{flagged} of {len(real_clean)} real clean clauses flagged"
 
 
 def test_real_text_share_of_the_labelled_set() -> None:
     rows = _quality_module().read_rows()
     real = [row for row in rows if row.source.startswith(("real:", "case:"))]
-    assert len(real) >= 100
-    assert sum(1 for row in real if row.labels) >= 40  # real problem clauses, not only clean ones
+    assert len(real) >= 1000  # the issue asks for at least 600 sourced clauses
+    assert sum(1 for row in real if row.labels) >= 500  # real problem clauses, not only clean ones
+    assert all(len(row.source.split(":", 1)[1].strip()) >= 8 for row in real)  # each says where it was found
 
 
 def test_counsel_marks_exported_as_tuning_rows_are_read(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ basis, one-sentence explanation, rule id, confidence), grouped by the standard t
 and ``prescreen_exclusions.tsv`` (wording that cites a law, assigns the measure to the
 competent authority, restricts or negates it). A legal officer can read and extend both
 files; they are loaded and compiled once. The learned half (``prescreen_model``: character
-n-grams, a linear model per category, shipped as ``prescreen_model.tsv``) grades how sure each
-rule finding is and adds its strongest n-grams to the evidence. It can also report clauses no
-rule matches (``model_alone=True``); that is off by default, because on the held-out split it
-cost more precision than it gained recall.
+bigrams, a linear model per category, shipped as ``prescreen_model.tsv``) grades how sure each
+rule finding is, adds its strongest bigrams to the evidence, and reports a category no rule
+found when it is sure enough (``model_alone``, on by default: see :data:`MODEL_ALONE`). Every
+paragraph of a document is scored in one batch.
 
 Categories follow 国办发〔2018〕37号 ("七个不得"), 《行政处罚法》第十六条, 《行政许可法》第十七条,
 《行政强制法》第十条 and the 《公平竞争审查条例》(国务院令第783号) 第八条至第十一条:
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import math
 import re
 import re._constants as sre_constants  # the parsed form of a pattern, for its literal anchors
 import re._parser as sre_parse
@@ -33,13 +32,16 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from hefa.review.documents.docx_intake import ARTICLE_RE, ExtractedDocument, Paragraph
 from hefa.review.documents.prescreen_model import (
+    DIGIT_FOLD,
+    DIGIT_RE,
     PrescreenModel,
     evidence_spans,
     features,
     load_model,
-    sigmoid,
 )
 
 __all__ = [
@@ -104,10 +106,12 @@ ALL_CATEGORIES = "*"
 DEFAULT_CONFIDENCE = 0.8
 # Use the shipped model (the default of ``model=`` below); pass ``None`` for the rules alone.
 SHIPPED_MODEL = "shipped"
-# Whether the model reports clauses no rule matched. Off: on the held-out split, rules ∪ model
-# had lower precision than the rules alone for a small gain in recall (see README, 预审质量), so
-# the model only grades the confidence of rule findings and adds its n-grams to their evidence.
-MODEL_ALONE = False
+# Whether the model reports categories no rule found (at its per-category threshold, chosen by
+# cross-validation on the tuning split for precision ≥ 0.9). On: decided on tuning rows the rules
+# had not yet been fitted to (each new pass of real rows, before tuning on it): with the model
+# alone, 0.738 / 0.369 → 0.732 / 0.488 (third pass, 146 rows) and 0.680 / 0.227 → 0.686 / 0.320
+# (fourth pass, 109 rows) precision / recall. The held-out split was not used to decide.
+MODEL_ALONE = True
 DATA_DIR = Path(__file__).resolve().parent
 RULES_FILE = DATA_DIR / "prescreen_rules.tsv"
 EXCLUSIONS_FILE = DATA_DIR / "prescreen_exclusions.tsv"
@@ -151,6 +155,29 @@ class Rule:
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
 
 
+def _first_chars(op: object, arg: object, limit: int = 16) -> set[str] | None:
+    """The characters a parsed item must start with, if they are a few literals (else None)."""
+    if op is sre_constants.LITERAL:
+        return {chr(arg)}  # type: ignore[arg-type]
+    if op is sre_constants.IN:
+        items = list(arg)  # type: ignore[call-overload]
+        if len(items) <= limit and all(kind is sre_constants.LITERAL for kind, _ in items):
+            return {chr(value) for _, value in items}
+        return None
+    if op is sre_constants.SUBPATTERN:
+        body = list(arg[-1])  # type: ignore[index]
+        return _first_chars(*body[0]) if body else None
+    if op is sre_constants.BRANCH:
+        firsts: set[str] = set()
+        for branch in arg[1]:  # type: ignore[index]
+            head = _first_chars(*branch[0]) if branch else None
+            if not head:
+                return None
+            firsts |= head
+        return firsts if len(firsts) <= limit else None
+    return None
+
+
 def _required_literals(items: list[tuple[object, object]]) -> set[str] | None:
     """A set of strings of which every match of the parsed sequence ``items`` contains one,
     or None when no such set is known (e.g. the sequence can match without any literal)."""
@@ -162,6 +189,9 @@ def _required_literals(items: list[tuple[object, object]]) -> set[str] | None:
             continue
         if run:
             candidates.append({run})
+            following = _first_chars(op, arg)
+            if following:  # 每(?:人|户) → {每人, 每户}: longer anchors, fewer clauses pass the prefilter
+                candidates.append({run + char for char in following})
             run = ""
         found: set[str] | None = None
         if op is sre_constants.SUBPATTERN:
@@ -180,7 +210,20 @@ def _required_literals(items: list[tuple[object, object]]) -> set[str] | None:
         candidates.append({run})
     if not candidates:
         return None
-    return max(candidates, key=lambda strings: (min(map(len, strings)), -len(strings)))
+    return max(candidates, key=_anchor_preference)
+
+
+# Character pairs found in most paragraphs of a normative document: as an anchor they let nearly
+# every clause through the prefilter, so another required literal is preferred when there is one.
+COMMON_HEADS = frozenset(
+    "的， 的. 规定 申请 企业 统一 采购 经营 管理 人员 单位 部门 政府 应当 本镇 本县 本办 按照 "
+    "依法 有关 相关 负责 工作 服务 建设 项目 资金 办理 实施 进行 组织 其他 以上 以下".split()
+)
+
+
+def _anchor_preference(strings: set[str]) -> tuple[int, int, int]:
+    """How good a set of required literals is as anchors: longer, fewer common heads, fewer strings."""
+    return (min(map(len, strings)), -sum(text[:2] in COMMON_HEADS for text in strings), -len(strings))
 
 
 def pattern_anchors(pattern: str) -> tuple[str, ...] | None:
@@ -321,31 +364,49 @@ def load_exclusions() -> tuple[Exclusion, ...]:
 
 
 @dataclass(frozen=True)
-class _CategoryRules:
-    """The rules of one category, with the union of their anchor heads: a clause containing
-    none of them cannot match any rule of the category (unless a rule has no anchors)."""
+class _RuleIndex:
+    """Every rule by the heads of its anchors (a character, or the first two characters of a
+    longer anchor): a clause can match only the rules one of whose heads it contains, and the
+    rules without anchors. Rules are numbered in category order, then file order."""
 
-    category: str
     rules: tuple[Rule, ...]
-    chars: frozenset[str]
-    pairs: frozenset[str]
-    always: bool
+    by_char: dict[str, tuple[int, ...]]
+    by_pair: dict[str, tuple[int, ...]]
+    always: frozenset[int]
+    char_keys: frozenset[str]
+    pair_keys: frozenset[str]
 
-    def may_match(self, chars: set[str], pairs: set[str]) -> bool:
-        return self.always or not self.pairs.isdisjoint(pairs) or not self.chars.isdisjoint(chars)
+    def candidates(self, text: str, pairs: set[str]) -> list[int]:
+        """The numbers of the rules a clause with this text and these pairs may match, in order."""
+        found = set(self.always)
+        for pair in self.pair_keys.intersection(pairs):
+            found.update(self.by_pair[pair])
+        for char in self.char_keys.intersection(text):
+            found.update(self.by_char[char])
+        return sorted(found)
 
 
 @lru_cache(maxsize=1)
-def _rules_by_category() -> tuple[_CategoryRules, ...]:
-    rules = load_rules()
-    grouped: list[_CategoryRules] = []
-    for category in CATEGORIES:
-        own = tuple(rule for rule in rules if rule.category == category)
-        anchors = [rule.anchors for rule in own]
-        chars = frozenset(a for group in anchors if group for a in group if len(a) == 1)
-        pairs = frozenset(a[:2] for group in anchors if group for a in group if len(a) > 1)
-        grouped.append(_CategoryRules(category, own, chars, pairs, any(a is None for a in anchors)))
-    return tuple(grouped)
+def _rule_index() -> _RuleIndex:
+    ordered = tuple(sorted(load_rules(), key=lambda rule: CATEGORIES.index(rule.category)))
+    by_char: dict[str, list[int]] = {}
+    by_pair: dict[str, list[int]] = {}
+    always: set[int] = set()
+    for number, rule in enumerate(ordered):
+        if rule.anchors is None:
+            always.add(number)
+            continue
+        for anchor in rule.anchors:
+            index = by_char if len(anchor) == 1 else by_pair
+            index.setdefault(anchor[:2], []).append(number)
+    return _RuleIndex(
+        ordered,
+        {head: tuple(numbers) for head, numbers in by_char.items()},
+        {head: tuple(numbers) for head, numbers in by_pair.items()},
+        frozenset(always),
+        frozenset(by_char),
+        frozenset(by_pair),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -366,14 +427,21 @@ class _Clause:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.chars = set(text)
-        self.pairs = {text[i : i + 2] for i in range(len(text) - 1)}
-        spans = [m.span() for m in SENTENCE_RE.finditer(text)] or [(0, len(text))]
-        self.starts = [start for start, _ in spans]
-        self.spans = spans
+        self.pairs = set(map(str.__add__, text, text[1:]))
+        self._spans: list[tuple[int, int]] | None = None
         self._excluded: dict[tuple[int, str], bool] = {}
 
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """The sentences' (start, end) positions, found when first asked for (most paragraphs
+        match no rule and never need them)."""
+        if self._spans is None:
+            self._spans = [m.span() for m in SENTENCE_RE.finditer(self.text)] or [(0, len(self.text))]
+            self.starts = [start for start, _ in self._spans]
+        return self._spans
+
     def sentence_of(self, position: int) -> int:
+        self.spans  # noqa: B018 - finds the sentences (and their starts) if not yet done
         return max(bisect.bisect_right(self.starts, position) - 1, 0)
 
     def sentence_excluded(self, sentence: int, category: str) -> bool:
@@ -390,72 +458,63 @@ class _Clause:
         return self.sentence_excluded(self.sentence_of(position), category)
 
 
-def _first_match(
-    clause: _Clause, category: str, rules: tuple[Rule, ...]
-) -> tuple[Rule, re.Match[str]] | None:
-    """The first rule match for ``category`` that no exclusion cancels."""
-    for rule in rules:
-        if not rule.may_match(clause.chars, clause.pairs):
-            continue
-        for match in rule.pattern.finditer(clause.text):
-            if not clause.is_excluded(match.start(), category):
-                return rule, match
+def _matches(clause: _Clause, rule: Rule) -> re.Match[str] | None:
+    """The first match of ``rule`` in the clause that no exclusion of its category cancels."""
+    first = rule.pattern.search(clause.text)
+    if first is None:
+        return None
+    if not clause.is_excluded(first.start(), rule.category):
+        return first
+    for match in rule.pattern.finditer(clause.text, first.end()):
+        if not clause.is_excluded(match.start(), rule.category):
+            return match
     return None
 
 
-class _Scored:
-    """The model's view of a clause: per sentence, its n-grams and a raw score per category,
-    computed only for the sentences asked about."""
+@dataclass
+class _Screened:
+    """One paragraph on its way to findings: its clause, the first rule hit per category and,
+    when the model is used, the n-grams and probability per category of the whole paragraph."""
 
-    def __init__(self, clause: _Clause, model: PrescreenModel) -> None:
-        self.model = model
-        self.clause = clause
-        self._grams: dict[int, set[str]] = {}
-        self._scores: dict[int, list[float]] = {}
+    paragraph: Paragraph
+    clause: _Clause
+    hits: dict[str, tuple[Rule, re.Match[str]]]
+    probabilities: list[float] = field(default_factory=list)
+    model_may_report: bool = False  # some category's probability reaches the model's threshold
+    _grams: set[str] | None = None
 
-    def grams(self, sentence: int) -> set[str]:
-        if sentence not in self._grams:
-            start, end = self.clause.spans[sentence]
-            self._grams[sentence] = features(self.clause.text[start:end])
-        return self._grams[sentence]
+    def model_grams(self) -> Iterable[str]:
+        """The model's features of the paragraph (:func:`features`): the clause's own pairs when
+        the text has no digits to fold."""
+        return self.grams if DIGIT_RE.search(self.clause.text) else self.clause.pairs
 
-    def scores(self, sentence: int) -> list[float]:
-        if sentence not in self._scores:
-            self._scores[sentence] = self.model.scores(self.grams(sentence))
-        return self._scores[sentence]
+    @property
+    def grams(self) -> set[str]:
+        if self._grams is None:
+            self._grams = features(self.clause.text)
+        return self._grams
 
-    def probability(self, sentence: int, category: str) -> float:
-        if sentence in self._scores:
-            return sigmoid(self._scores[sentence][self.model.index(category)])
-        return sigmoid(self.model.score(self.grams(sentence), category))
-
-    def evidence(self, text: str, sentence: int, category: str) -> str:
-        grams = self.model.top_ngrams(self.grams(sentence), category)
-        return "、".join(evidence_spans(text, grams))
-
-
-def _logit(p: float) -> float:
-    return math.inf if p >= 1.0 else math.log(p / (1.0 - p))
+    def evidence(self, model: PrescreenModel, category: str, sentence: int) -> str:
+        """The model's strongest n-grams for ``category`` that occur in ``sentence``, as spans."""
+        start, end = self.clause.spans[sentence]
+        grams = model.top_ngrams(self.grams, category, limit=8)
+        return "、".join(evidence_spans(self.clause.text[start:end], grams))
 
 
-def _rule_finding(
-    paragraph: Paragraph, clause: _Clause, scored: _Scored | None, rule: Rule, match: re.Match[str]
-) -> Finding:
+def _rule_finding(item: _Screened, model: PrescreenModel | None, rule: Rule, match: re.Match[str]) -> Finding:
     evidence = f"规则 {rule.rule_id}：{match.group(0)}"
     confidence = rule.confidence
-    if scored is not None:
-        sentence = clause.sentence_of(match.start())
-        p = scored.probability(sentence, rule.category)
+    if model is not None:
+        p = item.probabilities[model.index(rule.category)]
         # Rule and model agree → surer; the model doubts → less sure.
         confidence = max(0.05, min(0.99, 0.5 * rule.confidence + 0.5 * p))
         if p >= 0.5:
-            start, end = clause.spans[sentence]
-            words = scored.evidence(clause.text[start:end], sentence, rule.category)
+            words = item.evidence(model, rule.category, item.clause.sentence_of(match.start()))
             evidence += f"；模型（{p:.2f}）：{words}" if words else f"；模型（{p:.2f}）"
     return Finding(
         category=rule.category,
-        article=paragraph.article,
-        paragraph_index=paragraph.index,
+        article=item.paragraph.article,
+        paragraph_index=item.paragraph.index,
         matched_text=match.group(0),
         basis=rule.basis,
         explanation=rule.explanation,
@@ -465,61 +524,83 @@ def _rule_finding(
     )
 
 
-def _model_finding(
-    paragraph: Paragraph, clause: _Clause, scored: _Scored, category: str
-) -> Finding | None:
-    """The model's finding for ``category`` (its surest sentence over the threshold that no
-    exclusion covers), or None."""
-    index = scored.model.index(category)
-    cut = _logit(scored.model.threshold(category))
-    best: tuple[float, int] | None = None
-    for sentence in range(len(clause.spans)):
-        score = scored.scores(sentence)[index]
-        if score >= cut and (best is None or score > best[0]):
-            if not clause.sentence_excluded(sentence, category):
-                best = (score, sentence)
-    if best is None:
+def _model_finding(item: _Screened, model: PrescreenModel, category: str) -> Finding | None:
+    """The model's finding for ``category`` if the paragraph's probability reaches the category's
+    threshold; it points at the sentence holding the strongest evidence that no exclusion covers."""
+    p = item.probabilities[model.index(category)]
+    if p < model.threshold(category):
         return None
-    p, sentence = sigmoid(best[0]), best[1]
-    start, end = clause.spans[sentence]
-    sentence_text = clause.text[start:end].strip()
-    words = scored.evidence(sentence_text, sentence, category)
-    return Finding(
-        category=category,
-        article=paragraph.article,
-        paragraph_index=paragraph.index,
-        matched_text=sentence_text,
-        basis=CATEGORY_BASIS[category],
-        explanation=(
-            f"本句与标注集中“{CATEGORY_ZH[category]}”的条款措辞相近（统计模型判断，无规则命中），"
-            "请法律顾问核对其法律依据。"
-        ),
-        rule=f"model.{category}",
-        evidence=f"模型（{p:.2f}）：{words}" if words else f"模型（{p:.2f}）",
-        confidence=round(p, 2),
-    )
+    clause = item.clause
+    normalised = clause.text.translate(DIGIT_FOLD)
+    for gram in model.top_ngrams(item.grams, category, limit=8):
+        position = normalised.find(gram)
+        if position < 0:
+            continue
+        sentence = clause.sentence_of(position)
+        if clause.sentence_excluded(sentence, category):
+            continue
+        start, end = clause.spans[sentence]
+        words = item.evidence(model, category, sentence)
+        return Finding(
+            category=category,
+            article=item.paragraph.article,
+            paragraph_index=item.paragraph.index,
+            matched_text=clause.text[start:end].strip(),
+            basis=CATEGORY_BASIS[category],
+            explanation=(
+                f"本条与标注集中“{CATEGORY_ZH[category]}”的条款措辞相近（统计模型判断，无规则命中），"
+                "请法律顾问核对其法律依据。"
+            ),
+            rule=f"model.{category}",
+            evidence=f"模型（{p:.2f}）：{words}" if words else f"模型（{p:.2f}）",
+            confidence=round(p, 2),
+        )
+    return None
 
 
-def _screen_paragraph(
-    paragraph: Paragraph, model: PrescreenModel | None, model_alone: bool
-) -> list[Finding]:
-    text = paragraph.text
-    if not text.strip():
-        return []
-    clause = _Clause(text)
-    scored = _Scored(clause, model) if model is not None else None
+def _rule_hits(clause: _Clause) -> dict[str, tuple[Rule, re.Match[str]]]:
+    """The first rule hit per category (rules tried in order; a category's later rules are
+    skipped once one of its rules has matched)."""
+    index = _rule_index()
+    hits: dict[str, tuple[Rule, re.Match[str]]] = {}
+    for number in index.candidates(clause.text, clause.pairs):
+        rule = index.rules[number]
+        if rule.category in hits:
+            continue
+        match = _matches(clause, rule)
+        if match is not None:
+            hits[rule.category] = (rule, match)
+    return hits
+
+
+def _screen(paragraphs: Iterable[Paragraph], model: PrescreenModel | None, model_alone: bool) -> list[Finding]:
+    screened = [
+        _Screened(paragraph, clause, _rule_hits(clause))
+        for paragraph in paragraphs
+        if paragraph.text.strip()
+        for clause in (_Clause(paragraph.text),)
+    ]
+    if model is not None:
+        # One batch for every paragraph the model looks at: all of them when it may report alone,
+        # else only those with a rule finding to grade.
+        scored = screened if model_alone else [item for item in screened if item.hits]
+        probabilities = 1.0 / (1.0 + np.exp(-model.scores_many([item.model_grams() for item in scored])))
+        reaches = (probabilities >= np.asarray(model.thresholds)).any(axis=1).tolist()
+        for item, row, reached in zip(scored, probabilities.tolist(), reaches, strict=True):
+            item.probabilities = row
+            item.model_may_report = model_alone and reached
     findings: list[Finding] = []
-    for group in _rules_by_category():
-        category = group.category
-        hit = None
-        if group.may_match(clause.chars, clause.pairs):
-            hit = _first_match(clause, category, group.rules)
-        if hit is not None:
-            findings.append(_rule_finding(paragraph, clause, scored, *hit))
-        elif scored is not None and model_alone:
-            finding = _model_finding(paragraph, clause, scored, category)
-            if finding is not None:
-                findings.append(finding)
+    for item in screened:
+        if not item.hits and not item.model_may_report:
+            continue
+        for category in CATEGORIES:
+            hit = item.hits.get(category)
+            if hit is not None:
+                findings.append(_rule_finding(item, model, *hit))
+            elif model is not None and item.model_may_report:
+                finding = _model_finding(item, model, category)
+                if finding is not None:
+                    findings.append(finding)
     return findings
 
 
@@ -554,18 +635,14 @@ def prescreen_paragraphs(
     their own checks (:mod:`prescreen_kinds`) and never the rules — a lawful fine in a penalty
     decision is not a finding. ``model`` is the shipped learned model by default (it grades each
     rule finding's confidence and adds its evidence); ``None`` screens with the rules alone.
-    ``model_alone`` also reports what only the model finds (off by default: see :data:`MODEL_ALONE`).
+    ``model_alone`` also reports what only the model finds (on by default: see :data:`MODEL_ALONE`).
     """
     checked = _checked_kind(kind)
     if checked is not None:
         from hefa.review.documents.prescreen_kinds import kind_findings
 
         return kind_findings(list(paragraphs), checked)
-    resolved = _resolve(model)
-    findings: list[Finding] = []
-    for paragraph in paragraphs:
-        findings.extend(_screen_paragraph(paragraph, resolved, model_alone))
-    return findings
+    return _screen(paragraphs, _resolve(model), model_alone)
 
 
 def prescreen_text(

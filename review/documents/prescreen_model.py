@@ -1,27 +1,32 @@
-"""The learned half of the pre-screen (预审统计模型): character n-grams and a linear model.
+"""The learned half of the pre-screen (预审统计模型): character bigrams and a linear model.
 
-One logistic regression per category (one-vs-rest) over the character unigrams, bigrams and
-trigrams of a sentence, weighted by tf-idf and scaled to unit length, trained on the tuning split
-of hefa's labelled clauses (the held-out split is never used). Training uses scikit-learn (a
-development dependency: ``python -m benchmarks.prescreen_quality --train``); the model ships with
-the package as ``prescreen_model.tsv`` (idf and weight per n-gram) and is applied in pure Python on
-the CPU, so nothing is downloaded or imported beyond the standard library at run time.
+One logistic regression per category (one-vs-rest) over the character bigrams of a clause (the
+same pairs the rules' prefilter computes), weighted by tf-idf and scaled to unit length, trained
+on the tuning split of hefa's labelled clauses (the held-out split is never used). Training uses
+scikit-learn (a development dependency: ``python -m benchmarks.prescreen_quality --train``); the
+model ships with the package as ``prescreen_model.tsv`` (idf and weight per bigram) and is applied
+on the CPU with numpy (already a dependency), all paragraphs of a document in one batch, so
+nothing is downloaded at run time.
 
 The model catches wording the rules do not spell out; the rules keep the explanation. Its
-evidence is the n-grams that pushed the score up, merged back into spans of the sentence.
+evidence is the bigrams that pushed the score up, merged back into spans of the sentence.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
+    "DIGIT_FOLD",
+    "DIGIT_RE",
     "MODEL_FILE",
     "PrescreenModel",
     "evidence_spans",
@@ -38,28 +43,27 @@ THRESHOLD = "__threshold__"
 IDF = "__idf__"
 # Arabic and full-width digits are one symbol for the model: "处500元" and "处2000元" look alike.
 _PUNCTUATION = "，。；：、！？（）“”《》,.;:!?() \t\n"
-_DIGITS = str.maketrans({c: "0" for c in "0123456789０１２３４５６７８９"})
+DIGIT_FOLD = str.maketrans({c: "0" for c in "0123456789０１２３４５６７８９"})
+DIGIT_RE = re.compile("[0-9０-９]")
 
 
 def _normalise(text: str) -> str:
-    return text.translate(_DIGITS)
+    return text.translate(DIGIT_FOLD)
 
 
 def features(text: str) -> set[str]:
-    """The character unigrams, bigrams and trigrams of ``text`` (digits folded to ``0``)."""
+    """The character bigrams of ``text`` (digits folded to ``0``)."""
     norm = _normalise(text)
-    grams = set(norm)
-    grams.update(map(str.__add__, norm, norm[1:]))
-    grams.update(map("".join, zip(norm, norm[1:], norm[2:], strict=False)))
-    return grams
+    return set(map(str.__add__, norm, norm[1:]))
 
 
 @dataclass
 class PrescreenModel:
     """The vocabulary with each n-gram's idf, the weights per n-gram (sparse: ``{ngram: ((category
     index, weight), ...)}``, already multiplied by the idf) and a bias and decision threshold per
-    category. A sentence's score is the bias plus the sum of its n-grams' weights divided by the
-    length of its tf-idf vector (the square root of the sum of its known n-grams' squared idf)."""
+    category. A clause's score is the bias plus the sum of its n-grams' weights divided by the
+    length of its tf-idf vector (the square root of the sum of its known n-grams' squared idf).
+    Scoring many clauses at once (:meth:`scores_many`) is one numpy gather and sum."""
 
     categories: tuple[str, ...]
     weights: dict[str, tuple[tuple[int, float], ...]]
@@ -69,9 +73,9 @@ class PrescreenModel:
     note: str = ""
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _by_category: list[dict[str, float]] = field(default_factory=list, repr=False)
-    _idf_squared: dict[str, float] = field(default_factory=dict, repr=False)
-    _vocabulary: frozenset[str] = field(default_factory=frozenset, repr=False)
     _raising: list[frozenset[str]] = field(default_factory=list, repr=False)
+    _rows: dict[str, int] = field(default_factory=dict, repr=False)
+    _matrix: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)), repr=False)
 
     def __post_init__(self) -> None:
         self._index = {category: i for i, category in enumerate(self.categories)}
@@ -79,36 +83,46 @@ class PrescreenModel:
         for gram, entries in self.weights.items():
             for index, weight in entries:
                 self._by_category[index][gram] = weight
-        self._idf_squared = {gram: value * value for gram, value in self.idf.items()}
-        self._vocabulary = frozenset(self.idf) | frozenset(self.weights)
         self._raising = [frozenset(g for g, w in weights.items() if w > 0) for weights in self._by_category]
+        # Row 0 is all zeros (unknown n-grams, empty clauses); each known n-gram has a row of its
+        # weights per category and, in the last column, its squared idf.
+        vocabulary = sorted(set(self.idf) | set(self.weights))
+        self._rows = {gram: row for row, gram in enumerate(vocabulary, start=1)}
+        matrix = np.zeros((len(vocabulary) + 1, len(self.categories) + 1))
+        for gram, row in self._rows.items():
+            for index, weight in self.weights.get(gram, ()):
+                matrix[row, index] = weight
+            matrix[row, -1] = self.idf.get(gram, 0.0) ** 2
+        self._matrix = matrix
 
     def index(self, category: str) -> int:
         """The position of ``category`` in :attr:`categories` (and in :meth:`scores`)."""
         return self._index[category]
 
-    def known(self, grams: Iterable[str]) -> frozenset[str]:
-        """The n-grams among ``grams`` that the model knows (the others weigh nothing)."""
-        return self._vocabulary.intersection(grams)
-
-    def _length(self, known: frozenset[str]) -> float:
-        return math.sqrt(sum(map(self._idf_squared.get, known, _zeros(len(known))))) or 1.0
+    def scores_many(self, gram_sets: Sequence[Iterable[str]]) -> np.ndarray:
+        """The raw linear scores of many clauses at once: one row per clause, one column per
+        category."""
+        rows: list[int] = []
+        starts: list[int] = []
+        lookup = self._rows.get
+        for grams in gram_sets:
+            starts.append(len(rows))
+            rows.append(0)  # every clause has at least the zero row
+            rows.extend(filter(None, map(lookup, grams)))
+        if not starts:
+            return np.zeros((0, len(self.categories)))
+        sums = np.add.reduceat(self._matrix[np.asarray(rows, dtype=np.intp)], np.asarray(starts, dtype=np.intp))
+        lengths = np.sqrt(sums[:, -1])
+        lengths[lengths == 0.0] = 1.0
+        return np.asarray(self.bias) + sums[:, :-1] / lengths[:, None]
 
     def scores(self, grams: Iterable[str]) -> list[float]:
-        """The raw linear score per category of a sentence with the n-grams ``grams``."""
-        known = self.known(grams)
-        sums = [0.0] * len(self.categories)
-        for entries in filter(None, map(self.weights.get, known)):
-            for index, weight in entries:
-                sums[index] += weight
-        length = self._length(known)
-        return [bias + total / length for bias, total in zip(self.bias, sums, strict=True)]
+        """The raw linear score per category of a clause with the n-grams ``grams``."""
+        return [float(x) for x in self.scores_many([grams])[0]]
 
     def score(self, grams: Iterable[str], category: str) -> float:
-        """The raw linear score of one category (cheaper than :meth:`scores` for one)."""
-        known = self.known(grams)
-        total = sum(map(self._by_category[self._index[category]].get, known, _zeros(len(known))))
-        return self.bias[self._index[category]] + total / self._length(known)
+        """The raw linear score of one category."""
+        return self.scores(grams)[self._index[category]]
 
     def probabilities(self, text: str) -> dict[str, float]:
         """P(category | text) for each category, by the logistic function of its score."""
@@ -138,7 +152,7 @@ class PrescreenModel:
         """Write the model as TSV: thresholds, biases, then ``ngram<TAB>__idf__<TAB>idf`` and
         ``ngram<TAB>category<TAB>weight`` rows."""
         lines = [
-            "# hefa pre-screen model (预审统计模型): character 1-3-grams, tf-idf, one logistic "
+            "# hefa pre-screen model (预审统计模型): character bigrams, tf-idf, one logistic "
             "regression per category.",
             f"# {self.note}",
             "ngram\tcategory\tweight",
@@ -152,11 +166,6 @@ class PrescreenModel:
             for index, weight in self.weights.get(gram, ()):
                 lines.append(f"{gram}\t{self.categories[index]}\t{weight:.4f}")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _zeros(count: int) -> repeat[float]:
-    """``count`` zeros: the default of a ``map(dict.get, keys, defaults)`` lookup."""
-    return repeat(0.0, count)
 
 
 def sigmoid(x: float) -> float:
@@ -217,7 +226,7 @@ def train(
     categories: Sequence[str],
     *,
     strength: float = 30.0,
-    min_df: int = 3,
+    min_df: int = 2,
     prune: float = 0.01,
 ) -> PrescreenModel:
     """Fit one logistic regression per category on (labels, clause) pairs.
@@ -261,25 +270,19 @@ def train(
 def evidence_spans(text: str, grams: Iterable[str], limit: int = 3) -> list[str]:
     """Merge the positions of ``grams`` in ``text`` into readable spans (e.g. ``迁出本县``)."""
     norm = _normalise(text)
-    covered = [False] * len(text)
+    intervals: list[tuple[int, int]] = []
     for gram in grams:
         start = norm.find(gram)
         while start != -1:
-            for i in range(start, start + len(gram)):
-                covered[i] = True
+            intervals.append((start, start + len(gram)))
             start = norm.find(gram, start + 1)
-    spans: list[str] = []
-    i = 0
-    while i < len(text):
-        if covered[i]:
-            j = i
-            while j < len(text) and covered[j]:
-                j += 1
-            span = text[i:j].strip(_PUNCTUATION)
-            if span:
-                spans.append(span)
-            i = j
+    intervals.sort()
+    merged: list[list[int]] = []
+    for start, end in intervals:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            i += 1
+            merged.append([start, end])
+    spans = [span for start, end in merged if (span := text[start:end].strip(_PUNCTUATION))]
     spans.sort(key=len, reverse=True)
     return spans[:limit]
