@@ -7,7 +7,8 @@ Usage (from the repo root)::
     python -m benchmarks.prescreen_quality --grade-only  # the model grades rule findings, reports none alone
     python -m benchmarks.prescreen_quality -v          # also list the tuning split's mistakes
     python -m benchmarks.prescreen_quality --train     # retrain the shipped model (tuning split only)
-    python -m benchmarks.prescreen_quality --add NEW.tsv  # append new rows, each in its assigned split
+    python -m benchmarks.prescreen_quality --add NEW.tsv  # append new rows (or counsel's exported marks),
+                                                          # each in its assigned split
     python -m benchmarks.prescreen_quality FILE.tsv    # a legacy two-column file (category, clause)
 
 The labelled set is ``tests/data/prescreen_labelled.tsv``: one clause per row with its
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 LABELLED = REPO / "tests" / "data" / "prescreen_labelled.tsv"
 CLEAN = "-"
 HELDOUT, TUNE = "heldout", "tune"
+COUNSEL_MARK = "counsel-mark:"  # the source of a row exported from counsel's marks
 # `hefa findings export` writes counsel's marks with split "tuning": they join the tuning split.
 SPLIT_ALIASES = {"tuning": TUNE}
 FOLDS = 5
@@ -81,8 +83,9 @@ def _labels(label: str, where: str) -> frozenset[str]:
 def assigned_split(source: str, clause: str) -> str:
     """The fixed split of a row: the earlier hefa set is all tuning (rules were written on it), and
     so are rows added after the held-out split was first scored (``written:tuning-extension``);
-    real and case text goes 70 % to held-out, other written text 35 %, by a hash of the clause."""
-    if source.startswith(("written:hefa-v1", "written:tuning-extension")):
+    real and case text goes 70 % to held-out, other written text 35 %, by a hash of the clause.
+    Counsel's marks (``hefa findings export``) are tuning rows: they come from documents in review."""
+    if source.startswith(("written:hefa-v1", "written:tuning-extension", COUNSEL_MARK)):
         return TUNE
     bucket = int(hashlib.sha256(clause.encode("utf-8")).hexdigest(), 16) % 100
     share = 70 if source.startswith(("real:", "case:")) else 35
@@ -212,7 +215,7 @@ def source_summary(rows: list[Row], split: str, kind: str, predict: Predict) -> 
 # ---------------------------------------------------------------------------
 # Adding rows (the split is assigned, never chosen)
 
-SOURCE_KINDS = ("real:", "case:", "written:")
+SOURCE_KINDS = ("real:", "case:", "written:", COUNSEL_MARK)
 
 
 def _same_text(clause: str) -> str:
@@ -221,7 +224,8 @@ def _same_text(clause: str) -> str:
 
 
 def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
-    """The rows of a four-column file (category, clause, source, reason), each in the split
+    """The rows of a four-column file (category, clause, source, reason) or of a marks export
+    (``hefa findings export``: split, category, clause, source, reason), each in the split
     :func:`assigned_split` gives it, less those already in ``existing``; and the problems found
     (a bad line is reported, never guessed at)."""
     seen = {_same_text(row.clause) for row in existing}
@@ -232,6 +236,10 @@ def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
             if not cells or not "".join(cells).strip() or cells[0].startswith("#"):
                 continue
             where = f"{path}:{line_no}"
+            if len(cells) == 5 and cells[0] in ("split", "tuning", TUNE):  # `hefa findings export`
+                if cells[0] == "split":
+                    continue
+                cells = cells[1:]
             if len(cells) != 4:
                 problems.append(f"{where}: expected 4 columns (category, clause, source, reason), got {len(cells)}")
                 continue
@@ -243,7 +251,7 @@ def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
                 continue
             if not source.startswith(SOURCE_KINDS) or not clause or not reason:
                 problems.append(f"{where}: needs a clause, a reason, and a source starting with "
-                                "real:, case: or written:")
+                                "real:, case:, written: or counsel-mark:")
                 continue
             key = _same_text(clause)
             if key in seen:

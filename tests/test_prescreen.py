@@ -437,7 +437,7 @@ def test_labelled_set_size_sources_and_fixed_split() -> None:
     rows = quality.read_rows()
     assert len(rows) >= 600
     assert all(row.source and row.reason for row in rows)
-    assert all(row.source.split(":", 1)[0] in {"real", "case", "written"} for row in rows)
+    assert all(row.source.split(":", 1)[0] in {"real", "case", "written", "counsel-mark"} for row in rows)
     for row in rows:
         assert row.split == quality.assigned_split(row.source, row.clause), row.clause
     held = [row for row in rows if row.split == "heldout"]
@@ -502,6 +502,18 @@ def test_real_text_share_of_the_labelled_set() -> None:
     assert all(len(row.source.split(":", 1)[1].strip()) >= 8 for row in real)  # each says where it was found
 
 
+def test_counsel_marks_export_is_added_as_tuning_rows(tmp_path: Path) -> None:
+    quality = _quality_module()
+    path = tmp_path / "marks.tsv"
+    path.write_text("split\tcategory\tclause\tsource\treason\n"
+                    "tuning\t-\t镇农经站负责村级资金的会计核算。\tcounsel-mark:2026-0001/v1/fee.37.charge\t律师复核：内部分工\n",
+                    encoding="utf-8")
+    rows, problems = quality.new_rows(path, quality.read_rows())
+    assert problems == []
+    [row] = rows
+    assert row.split == quality.TUNE and row.labels == frozenset() and row.source.startswith("counsel-mark:")
+
+
 def test_counsel_marks_exported_as_tuning_rows_are_read(tmp_path: Path) -> None:
     quality = _quality_module()
     path = tmp_path / "marks.tsv"
@@ -529,7 +541,7 @@ def test_new_rows_get_their_assigned_split_and_duplicates_are_refused(tmp_path: 
     assert row.split == quality.assigned_split(row.source, row.clause)
     assert len(problems) == 3
     assert "already in the set" in problems[0] and "unknown category" in problems[1]
-    assert "real:, case: or written:" in problems[2]
+    assert "real:, case:, written: or counsel-mark:" in problems[2]
     target = tmp_path / "labelled.tsv"
     target.write_text("split\tcategory\tclause\tsource\treason\n", encoding="utf-8")
     quality.append_rows(rows, target)
