@@ -14,7 +14,6 @@ evidence is the bigrams that pushed the score up, merged back into spans of the 
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -140,13 +139,8 @@ class PrescreenModel:
         (single characters only when nothing longer did)."""
         index = self._index[category]
         weights = self._by_category[index]
-        raising = self._raising[index].intersection(grams)
-        longer = [gram for gram in raising if len(gram) > 1]
-        chosen = heapq.nlargest(limit, longer, key=weights.__getitem__)
-        if len(chosen) < limit:
-            singles = raising.difference(longer)
-            chosen += heapq.nlargest(limit - len(chosen), singles, key=weights.__getitem__)
-        return chosen
+        raising = sorted(self._raising[index].intersection(grams), key=weights.__getitem__, reverse=True)
+        return [gram for gram in raising if len(gram) > 1][:limit] or raising[:limit]
 
     def dump(self, path: Path) -> None:
         """Write the model as TSV: thresholds, biases, then ``ngram<TAB>__idf__<TAB>idf`` and
