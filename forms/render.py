@@ -7,7 +7,8 @@ GB/T 9704-2012 (:mod:`hefa.forms.layout`). A legal officer edits wording in the 
 Template helpers (jinja2 filters and tests):
 
 * ``|cn_date`` — 2026年11月25日 (GB/T 9704 §7.3.5: 阿拉伯数字, 年份标全, 月日不编虚位);
-  accepts ``date``, ``datetime`` or an ISO string. ``|cn_datetime`` adds the time.
+  accepts ``date``, ``datetime`` or an ISO string. ``|cn_datetime`` adds the time as entered;
+  ``|cn_clock`` prints a time hefa recorded (UTC) in 北京时间.
 * ``|conclusion_zh`` (lawful/amend/unlawful), ``|level_zh`` (low/medium/high),
   ``|controllable_zh`` (yes/no or bool), ``|decision_zh`` (approve/reject/defer).
 * ``|join_zh`` — join a list with 、. ``|as_list`` — a text as a one-item list.
@@ -91,6 +92,22 @@ def cn_datetime(value: dt.datetime | str) -> str:
     return f"{cn_date(moment)} {moment:%H:%M}"
 
 
+# China has one time zone and no daylight saving time: 北京时间 is UTC+8 all year.
+BEIJING_TIME = dt.timezone(dt.timedelta(hours=8), "北京时间")
+
+
+def cn_clock(value: dt.datetime | str) -> str:
+    """A time hefa's clock recorded (stored in UTC; naive values from the database are UTC),
+    printed in 北京时间 as 2026年11月25日 14:30. People's own entries (a meeting's time) use
+    ``|cn_datetime`` and are printed as entered."""
+    moment = _as_date(value)
+    if not isinstance(moment, dt.datetime):
+        return cn_date(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return cn_datetime(moment.astimezone(BEIJING_TIME))
+
+
 def _lookup(table: Mapping[str, str], what: str) -> Callable[[Any], str]:
     def translate(code: Any) -> str:
         key = {True: "yes", False: "no"}.get(code, code) if isinstance(code, bool) else code
@@ -164,6 +181,7 @@ def _finalize(value: Any) -> str:
 FILTERS: Final[dict[str, Callable[..., Any]]] = {
     "cn_date": cn_date,
     "cn_datetime": cn_datetime,
+    "cn_clock": cn_clock,
     "conclusion_zh": _lookup(CONCLUSION_TEXT, "审查结论"),
     "level_zh": _lookup(RISK_LEVEL_TEXT, "风险等级"),
     "controllable_zh": _lookup(CONTROLLABLE_TEXT, "可控性"),

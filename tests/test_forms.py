@@ -371,6 +371,15 @@ def test_legal_opinion_states_conclusion_problems_and_basis() -> None:
     assert "请起草单位按照上述意见修改" in text
 
 
+def test_recorded_times_print_in_beijing_time() -> None:
+    # hefa's clock is UTC (the database keeps it naive); a reader in a township reads 北京时间.
+    text = _full_text(_render("legal_opinion"))
+    assert "第2版（2026年11月20日 17:30提交" in text  # uploaded 09:30 UTC
+    aware = opinion_context()
+    aware["generated_at"] = dt.datetime(2026, 11, 25, 23, 5, tzinfo=dt.UTC)
+    assert "生成时间：2026年11月26日 07:05" in _full_text(_open(render_document("legal_opinion", aware)))
+
+
 @pytest.mark.parametrize(
     ("code", "wording"),
     [("lawful", "合法，同意提交审议"), ("unlawful", "不合法，不得提交审议")],
