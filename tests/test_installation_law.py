@@ -87,6 +87,22 @@ def test_a_law_setting_in_hefa_toml_is_refused_in_one_line(cli: Cli, tmp_path: P
     assert "hefa.toml" in line and "hefa config set penalty_review_all" in line
 
 
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("correction_days", "0", "应不小于 1"),
+    ("filing_within_days", "-30", "应不小于 1"),
+    ("normative_review_min_workdays", "20", "不得大于"),  # the maximum is 15
+])
+def test_a_law_setting_out_of_range_is_refused_by_the_gate(name: str, value: str, says: str) -> None:
+    from hefa.review.law import gate
+    from hefa.review.law.rules import Role
+
+    admin = gate.Actor(1, "admin", frozenset({Role.ADMIN}), "")
+    verdict = gate.check_setting(gate.SettingChange(name, value, LawSettings().model_dump(mode="json")), admin)
+    assert verdict.reason == "setting-value" and says in verdict.message, verdict
+    assert gate.check_setting(gate.SettingChange("validity_years_major_decision", "0",
+                                                 LawSettings().model_dump(mode="json")), admin).accepted
+
+
 def test_only_an_admin_changes_a_law_setting_through_the_cli(cli: Cli) -> None:
     denied = one_line_refusal(cli.run("config", "set", "major_contract_amount", "500000", "--reason", "县规定",
                                        who="zhang"))

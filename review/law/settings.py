@@ -22,36 +22,37 @@ import time
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
 
 class LawSettings(BaseModel):
-    """What the law (and the township's own rules) require, as numbers and switches."""
+    """What the law (and the township's own rules) require, as numbers and switches. Every time
+    limit is at least one day; a validity of 0 years means no fixed period."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Configurable time limits (days / working days); review/law/rules.py cites the articles.
-    normative_comment_min_workdays: int = 7  # 国办发〔2018〕37号 "一般不少于7个工作日"
-    normative_review_min_workdays: int = 5  # 国办发〔2018〕115号
-    normative_review_max_workdays: int = 15  # 国办发〔2018〕115号
-    major_comment_min_days: int = 30  # 国务院令第713号 第十五条
-    major_review_min_workdays: int = 7  # 国务院令第713号 第二十六条
-    contract_review_workdays: int = 5  # local contract-review rules
-    filing_within_days: int = 30  # provincial filing rules (备案)
-    penalty_decision_days: int = 90  # 《行政处罚法》第六十条
-    penalty_hearing_request_days: int = 5  # 《行政处罚法》第六十四条
-    licence_decision_days: int = 20  # 《行政许可法》第四十二条
-    licence_extension_days: int = 10  # 《行政许可法》第四十二条
+    normative_comment_min_workdays: int = Field(7, ge=1)  # 国办发〔2018〕37号 "一般不少于7个工作日"
+    normative_review_min_workdays: int = Field(5, ge=1)  # 国办发〔2018〕115号
+    normative_review_max_workdays: int = Field(15, ge=1)  # 国办发〔2018〕115号
+    major_comment_min_days: int = Field(30, ge=1)  # 国务院令第713号 第十五条
+    major_review_min_workdays: int = Field(7, ge=1)  # 国务院令第713号 第二十六条
+    contract_review_workdays: int = Field(5, ge=1)  # local contract-review rules
+    filing_within_days: int = Field(30, ge=1)  # provincial filing rules (备案)
+    penalty_decision_days: int = Field(90, ge=1)  # 《行政处罚法》第六十条
+    penalty_hearing_request_days: int = Field(5, ge=1)  # 《行政处罚法》第六十四条
+    licence_decision_days: int = Field(20, ge=1)  # 《行政许可法》第四十二条
+    licence_extension_days: int = Field(10, ge=1)  # 《行政许可法》第四十二条
 
     # Township rule: every penalty goes through 法制审核, not only art. 58 cases.
     penalty_review_all: bool = True
     # Township rule: every licence decision goes through 法制审核 (国办发〔2018〕118号 cases otherwise).
     licence_review_all: bool = True
     # Contracts at or above this amount (yuan) are 重大合同 and need collective deliberation.
-    major_contract_amount: int = 1_000_000
+    major_contract_amount: int = Field(1_000_000, ge=0)
 
     # Issue 14. The township's own rule (the seed report): "合同、重大决策、规范性文件、行政处罚与许可，
     # 必须由法律顾问审查，出具法律意见后经集体研究讨论决定". Normative documents (国办发〔2018〕37号)
@@ -64,23 +65,30 @@ class LawSettings(BaseModel):
     # Township rule: every major decision is risk-assessed, not only those of 国务院令第713号 第二十二条.
     major_risk_assessment_all: bool = True
     # 《优化营商环境条例》(国务院令第722号): documents close to business operations, comment ≥ 30 days.
-    business_comment_min_days: int = 30
+    business_comment_min_days: int = Field(30, ge=1)
     # 国办发〔2018〕118号: penalty and licence decisions made public within 7 working days.
-    enforcement_publicity_workdays: int = 7
+    enforcement_publicity_workdays: int = Field(7, ge=1)
     # 《行政许可法》第四十七条: a hearing requested within 5 (working, art. 82) days of the notice.
-    licence_hearing_request_days: int = 5
+    licence_hearing_request_days: int = Field(5, ge=1)
 
     # After filing (issue 16): the register of documents in force (统一登记、有效期、清理).
     # 有效期 by kind, in years (0 = no fixed period). No national rule sets them; provincial rules
     # commonly say 一般不超过5年, 标注“暂行”“试行”的不超过2年 (e.g. 山东: 3或5年, 暂行/试行 1或2年).
-    validity_years_normative_document: int = 5
-    validity_years_major_decision: int = 0
-    validity_years_village_affair: int = 0
-    validity_years_provisional: int = 2  # titles with 暂行 / 试行
+    validity_years_normative_document: int = Field(5, ge=0)
+    validity_years_major_decision: int = Field(0, ge=0)
+    validity_years_village_affair: int = Field(0, ge=0)
+    validity_years_provisional: int = Field(2, ge=0)  # titles with 暂行 / 试行
     # 有效期届满前 … 日 warned and listed for 清理 (provincial rules: 届满前6个月内评估).
-    expiry_warning_days: int = 180
+    expiry_warning_days: int = Field(180, ge=1)
     # 督促整改: days the drafting organ has to correct after a 审查意见 (备案审查纠错).
-    correction_days: int = 30
+    correction_days: int = Field(30, ge=1)
+
+    @model_validator(mode="after")
+    def _review_window_is_a_window(self) -> LawSettings:
+        if self.normative_review_min_workdays > self.normative_review_max_workdays:
+            raise ValueError("normative_review_min_workdays 不得大于 normative_review_max_workdays"
+                             " / the review's minimum cannot exceed its maximum")
+        return self
 
 
 def law_setting_types() -> dict[str, type]:
@@ -120,7 +128,12 @@ def with_change(current: LawSettings, name: str, value: Any) -> LawSettings:
     try:
         return LawSettings.model_validate({**current.model_dump(mode="json"), name: value})
     except ValidationError as exc:
-        raise ValueError(f"设置 {name}={value!r} 无效 / invalid setting: {exc.errors()[0].get('msg', '')}") from None
+        error = exc.errors()[0]
+        if error.get("type") == "greater_than_equal":
+            floor = (error.get("ctx") or {}).get("ge")
+            raise ValueError(f"设置 {name}={value!r} 无效：应不小于 {floor} / invalid setting: "
+                             f"{error.get('msg', '')}") from None
+        raise ValueError(f"设置 {name}={value!r} 无效 / invalid setting: {error.get('msg', '')}") from None
 
 
 def _from_records(rows: list[tuple[str, str]]) -> LawSettings:
