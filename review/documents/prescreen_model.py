@@ -135,12 +135,10 @@ class PrescreenModel:
         return self.thresholds[self._index[category]]
 
     def top_ngrams(self, grams: Iterable[str], category: str, limit: int = 4) -> list[str]:
-        """The n-grams among ``grams`` that raised the score of ``category`` most, strongest first
-        (single characters only when nothing longer did)."""
+        """The n-grams among ``grams`` that raised the score of ``category`` most, strongest first."""
         index = self._index[category]
         weights = self._by_category[index]
-        raising = sorted(self._raising[index].intersection(grams), key=weights.__getitem__, reverse=True)
-        return [gram for gram in raising if len(gram) > 1][:limit] or raising[:limit]
+        return sorted(self._raising[index].intersection(grams), key=weights.__getitem__, reverse=True)[:limit]
 
     def dump(self, path: Path) -> None:
         """Write the model as TSV: thresholds, biases, then ``ngram<TAB>__idf__<TAB>idf`` and
