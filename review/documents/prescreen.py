@@ -432,6 +432,7 @@ class _Clause:
         self.text = text
         self.pairs = set(map(str.__add__, text, text[1:]))
         self._spans: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
         self._excluded: dict[tuple[int, str], bool] = {}
 
     @property
@@ -440,11 +441,17 @@ class _Clause:
         match no rule and never need them)."""
         if self._spans is None:
             self._spans = [m.span() for m in SENTENCE_RE.finditer(self.text)] or [(0, len(self.text))]
-            self.starts = [start for start, _ in self._spans]
+            self._starts = [start for start, _ in self._spans]
         return self._spans
 
+    @property
+    def starts(self) -> list[int]:
+        """Where each sentence starts."""
+        if self._spans is None:
+            self.spans  # noqa: B018 - finds the sentences and their starts
+        return self._starts
+
     def sentence_of(self, position: int) -> int:
-        self.spans  # noqa: B018 - finds the sentences (and their starts) if not yet done
         return max(bisect.bisect_right(self.starts, position) - 1, 0)
 
     def sentence_excluded(self, sentence: int, category: str) -> bool:
