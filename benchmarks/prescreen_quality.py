@@ -70,6 +70,7 @@ class Row:
     clause: str
     source: str
     reason: str
+    real_share: int = 70  # the held-out share of real/case text in force where the row was added
 
 
 def _labels(label: str, where: str) -> frozenset[str]:
@@ -80,24 +81,56 @@ def _labels(label: str, where: str) -> frozenset[str]:
     return frozenset(labels)
 
 
-def assigned_split(source: str, clause: str) -> str:
+# A comment line ``#! real-heldout-share N`` changes the held-out share of real and case text for
+# the rows after it (never for rows already in the file): the first passes gave it 70 %, to build
+# an honest held-out split; once that held 731 real rows, later passes give more to tuning.
+SHARE_DIRECTIVE = "#! real-heldout-share"
+FIRST_REAL_SHARE = 70
+
+
+def assigned_split(source: str, clause: str, real_share: int = FIRST_REAL_SHARE) -> str:
     """The fixed split of a row: the earlier hefa set is all tuning (rules were written on it), and
     so are rows added after the held-out split was first scored (``written:tuning-extension``);
-    real and case text goes 70 % to held-out, other written text 35 %, by a hash of the clause.
+    real and case text goes ``real_share`` % to held-out (the share in force where the row was
+    added: :data:`SHARE_DIRECTIVE`), other written text 35 %, by a hash of the clause.
     Counsel's marks (``hefa findings export``) are tuning rows: they come from documents in review."""
     if source.startswith(("written:hefa-v1", "written:tuning-extension", COUNSEL_MARK)):
         return TUNE
     bucket = int(hashlib.sha256(clause.encode("utf-8")).hexdigest(), 16) % 100
-    share = 70 if source.startswith(("real:", "case:")) else 35
+    share = real_share if source.startswith(("real:", "case:")) else 35
     return HELDOUT if bucket < share else TUNE
+
+
+def _share_directive(line: str, where: str) -> int | None:
+    """The share a ``#! real-heldout-share N`` line sets, None for any other line."""
+    if not line.startswith(SHARE_DIRECTIVE):
+        return None
+    value = line[len(SHARE_DIRECTIVE):].strip()
+    if not value.isdigit() or not 0 <= int(value) <= 100:
+        raise ValueError(f"{where}: {SHARE_DIRECTIVE} needs a whole percentage 0–100, got {value!r}")
+    return int(value)
+
+
+def current_real_share(path: Path = LABELLED) -> int:
+    """The held-out share of real text that new rows appended to ``path`` get."""
+    share = FIRST_REAL_SHARE
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        found = _share_directive(line, f"{path}:{line_no}")
+        share = share if found is None else found
+    return share
 
 
 def read_rows(path: Path = LABELLED) -> list[Row]:
     """The rows of the labelled set (comment lines and the header skipped)."""
     rows: list[Row] = []
+    share = FIRST_REAL_SHARE
     with path.open(encoding="utf-8", newline="") as handle:
         for line_no, cells in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-            if not cells or cells[0].startswith("#") or cells[0] == "split":
+            if cells and cells[0].startswith("#"):
+                found = _share_directive("\t".join(cells), f"{path}:{line_no}")
+                share = share if found is None else found
+                continue
+            if not cells or cells[0] == "split":
                 continue
             if len(cells) != 5:
                 raise ValueError(f"{path}:{line_no}: expected 5 columns, got {len(cells)}")
@@ -105,7 +138,7 @@ def read_rows(path: Path = LABELLED) -> list[Row]:
             split = SPLIT_ALIASES.get(split, split)
             if split not in (HELDOUT, TUNE):
                 raise ValueError(f"{path}:{line_no}: unknown split {split!r}")
-            rows.append(Row(split, _labels(label, f"{path}:{line_no}"), clause, source, reason))
+            rows.append(Row(split, _labels(label, f"{path}:{line_no}"), clause, source, reason, share))
     return rows
 
 
@@ -223,10 +256,10 @@ def _same_text(clause: str) -> str:
     return "".join(ch for ch in clause if ch.isalnum())
 
 
-def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
+def new_rows(path: Path, existing: list[Row], real_share: int = FIRST_REAL_SHARE) -> tuple[list[Row], list[str]]:
     """The rows of a four-column file (category, clause, source, reason) or of a marks export
     (``hefa findings export``: split, category, clause, source, reason), each in the split
-    :func:`assigned_split` gives it, less those already in ``existing``; and the problems found
+    :func:`assigned_split` gives it at ``real_share``, less those already in ``existing``; and the problems found
     (a bad line is reported, never guessed at)."""
     seen = {_same_text(row.clause) for row in existing}
     rows: list[Row] = []
@@ -258,7 +291,7 @@ def new_rows(path: Path, existing: list[Row]) -> tuple[list[Row], list[str]]:
                 problems.append(f"{where}: already in the set: {clause[:30]}")
                 continue
             seen.add(key)
-            rows.append(Row(assigned_split(source, clause), labels, clause, source, reason))
+            rows.append(Row(assigned_split(source, clause, real_share), labels, clause, source, reason, real_share))
     return rows, problems
 
 
@@ -341,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--add" in args:
         added: list[Row] = []
         for path in files:
-            more, problems = new_rows(path, rows + added)
+            more, problems = new_rows(path, rows + added, current_real_share())
             print("\n".join(problems) or f"{path}: {len(more)} new rows")
             added += more
         append_rows(added)

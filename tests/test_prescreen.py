@@ -439,7 +439,7 @@ def test_labelled_set_size_sources_and_fixed_split() -> None:
     assert all(row.source and row.reason for row in rows)
     assert all(row.source.split(":", 1)[0] in {"real", "case", "written", "counsel-mark"} for row in rows)
     for row in rows:
-        assert row.split == quality.assigned_split(row.source, row.clause), row.clause
+        assert row.split == quality.assigned_split(row.source, row.clause, row.real_share), row.clause
     held = [row for row in rows if row.split == "heldout"]
     assert len(held) >= 200
     assert sum(1 for row in held if not row.labels) * 4 >= len(held)  # hard clean cases kept
@@ -546,6 +546,32 @@ def test_new_rows_get_their_assigned_split_and_duplicates_are_refused(tmp_path: 
     target.write_text("split\tcategory\tclause\tsource\treason\n", encoding="utf-8")
     quality.append_rows(rows, target)
     assert quality.read_rows(target) == rows
+
+
+def test_a_share_directive_changes_the_split_of_later_rows_only(tmp_path: Path) -> None:
+    quality = _quality_module()
+    clause = next(  # a real clause whose hash bucket is between 30 and 70: the share decides its split
+        text for text in (f"镇政府对第{n}号项目给予奖励。" for n in range(200))
+        if 30 <= int(quality.hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 100 < 70
+    )
+    target = tmp_path / "labelled.tsv"
+    target.write_text("split\tcategory\tclause\tsource\treason\n", encoding="utf-8")
+    new = tmp_path / "new.tsv"
+    new.write_text(f"-\t{clause}\treal:https://example.gov.cn/a (某镇文件)\t奖励\n", encoding="utf-8")
+    assert quality.current_real_share(target) == 70
+    [before] = quality.new_rows(new, [], quality.current_real_share(target))[0]
+    assert before.split == quality.HELDOUT
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write("#! real-heldout-share 30\n")
+    assert quality.current_real_share(target) == 30
+    [after] = quality.new_rows(new, [], quality.current_real_share(target))[0]
+    assert after.split == quality.TUNE
+    quality.append_rows([after], target)
+    [read] = quality.read_rows(target)
+    assert read.real_share == 30 and read.split == quality.assigned_split(read.source, read.clause, 30)
+    target.write_text("#! real-heldout-share lots\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="whole percentage"):
+        quality.read_rows(target)
 
 
 @pytest.mark.parametrize("path", LEGACY_FILES, ids=lambda p: p.name)
