@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hefa.review.documents.char_pairs import KeyTable, encode
 from hefa.review.documents.docx_intake import ARTICLE_RE, ExtractedDocument, Paragraph
 from hefa.review.documents.prescreen_model import (
     DIGIT_FOLD,
-    DIGIT_RE,
     PrescreenModel,
     evidence_spans,
     features,
@@ -367,46 +367,35 @@ def load_exclusions() -> tuple[Exclusion, ...]:
 class _RuleIndex:
     """Every rule by the heads of its anchors (a character, or the first two characters of a
     longer anchor): a clause can match only the rules one of whose heads it contains, and the
-    rules without anchors. Rules are numbered in category order, then file order."""
+    rules without anchors. Rules are numbered in category order, then file order; the heads are
+    looked up for every paragraph of a document at once (:class:`KeyTable`)."""
 
     rules: tuple[Rule, ...]
-    by_char: dict[str, tuple[int, ...]]
-    by_pair: dict[str, tuple[int, ...]]
+    heads: KeyTable
+    by_head: tuple[tuple[int, ...], ...]  # per head (in the table's order), the rules it may start
     always: frozenset[int]
-    char_keys: frozenset[str]
-    pair_keys: frozenset[str]
 
-    def candidates(self, text: str, pairs: set[str]) -> list[int]:
-        """The numbers of the rules a clause with this text and these pairs may match, in order."""
+    def candidates(self, heads: Iterable[int]) -> list[int]:
+        """The numbers of the rules a clause holding these heads may match, in order."""
         found = set(self.always)
-        for pair in self.pair_keys.intersection(pairs):
-            found.update(self.by_pair[pair])
-        for char in self.char_keys.intersection(text):
-            found.update(self.by_char[char])
+        for head in heads:
+            found.update(self.by_head[head])
         return sorted(found)
 
 
 @lru_cache(maxsize=1)
 def _rule_index() -> _RuleIndex:
     ordered = tuple(sorted(load_rules(), key=lambda rule: CATEGORIES.index(rule.category)))
-    by_char: dict[str, list[int]] = {}
-    by_pair: dict[str, list[int]] = {}
+    by_head: dict[str, list[int]] = {}
     always: set[int] = set()
     for number, rule in enumerate(ordered):
         if rule.anchors is None:
             always.add(number)
             continue
         for anchor in rule.anchors:
-            index = by_char if len(anchor) == 1 else by_pair
-            index.setdefault(anchor[:2], []).append(number)
-    return _RuleIndex(
-        ordered,
-        {head: tuple(numbers) for head, numbers in by_char.items()},
-        {head: tuple(numbers) for head, numbers in by_pair.items()},
-        frozenset(always),
-        frozenset(by_char),
-        frozenset(by_pair),
-    )
+            by_head.setdefault(anchor[:2], []).append(number)
+    heads = list(by_head)
+    return _RuleIndex(ordered, KeyTable(heads), tuple(tuple(by_head[head]) for head in heads), frozenset(always))
 
 
 @lru_cache(maxsize=1)
@@ -430,7 +419,6 @@ class _Clause:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.pairs = set(map(str.__add__, text, text[1:]))
         self._spans: list[tuple[int, int]] | None = None
         self._starts: list[int] = []
         self._excluded: dict[tuple[int, str], bool] = {}
@@ -494,10 +482,10 @@ class _Screened:
 
     @property
     def grams(self) -> set[str]:
-        """The model's features of the paragraph (:func:`features`): the clause's own pairs when
-        the text has no digits to fold."""
+        """The model's features of the paragraph (:func:`features`), found when its evidence is
+        first asked for (the scores come from the whole document's codes)."""
         if self._grams is None:
-            self._grams = features(self.clause.text) if DIGIT_RE.search(self.clause.text) else self.clause.pairs
+            self._grams = features(self.clause.text)
         return self._grams
 
     def evidence(self, model: PrescreenModel, category: str, sentence: int) -> str:
@@ -564,13 +552,13 @@ def _model_finding(item: _Screened, model: PrescreenModel, category: str) -> Fin
     return None
 
 
-def _rule_hits(clause: _Clause) -> dict[str, tuple[Rule, re.Match[str]]]:
-    """The first rule hit per category (rules tried in order; a category's later rules are
-    skipped once one of its rules has matched)."""
-    index = _rule_index()
+def _rule_hits(clause: _Clause, candidates: Iterable[int]) -> dict[str, tuple[Rule, re.Match[str]]]:
+    """The first rule hit per category among the candidate rules (tried in order; a category's
+    later rules are skipped once one of its rules has matched)."""
+    rules = _rule_index().rules
     hits: dict[str, tuple[Rule, re.Match[str]]] = {}
-    for number in index.candidates(clause.text, clause.pairs):
-        rule = index.rules[number]
+    for number in candidates:
+        rule = rules[number]
         if rule.category in hits:
             continue
         if rule.anchors and not any(map(clause.text.__contains__, rule.anchors)):
@@ -582,19 +570,20 @@ def _rule_hits(clause: _Clause) -> dict[str, tuple[Rule, re.Match[str]]]:
 
 
 def _screen(paragraphs: Iterable[Paragraph], model: PrescreenModel | None, model_alone: bool) -> list[Finding]:
+    kept = [paragraph for paragraph in paragraphs if paragraph.text.strip()]
+    encoded = encode([paragraph.text for paragraph in kept])
+    index = _rule_index()
     screened = [
-        _Screened(paragraph, clause, _rule_hits(clause))
-        for paragraph in paragraphs
-        if paragraph.text.strip()
+        _Screened(paragraph, clause, _rule_hits(clause, index.candidates(heads)))
+        for paragraph, heads in zip(kept, index.heads.found_lists(encoded), strict=True)
         for clause in (_Clause(paragraph.text),)
     ]
     if model is not None:
-        # One batch for every paragraph the model looks at: all of them when it may report alone,
-        # else only those with a rule finding to grade.
-        scored = screened if model_alone else [item for item in screened if item.hits]
-        probabilities = 1.0 / (1.0 + np.exp(-model.scores_many([item.grams for item in scored])))
+        # One batch for every paragraph of the document; the model may report alone where some
+        # category reaches its threshold, and grades the rule findings everywhere.
+        probabilities = 1.0 / (1.0 + np.exp(-model.scores_encoded(encoded)))
         reaches = (probabilities >= np.asarray(model.thresholds)).any(axis=1).tolist()
-        for item, row, reached in zip(scored, probabilities.tolist(), reaches, strict=True):
+        for item, row, reached in zip(screened, probabilities.tolist(), reaches, strict=True):
             item.probabilities = row
             item.model_may_report = model_alone and reached
     findings: list[Finding] = []

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hefa.review.documents.char_pairs import Encoded, KeyTable, distinct
+
 __all__ = [
     "DIGIT_FOLD",
     "DIGIT_RE",
@@ -75,6 +77,8 @@ class PrescreenModel:
     _raising: list[frozenset[str]] = field(default_factory=list, repr=False)
     _rows: dict[str, int] = field(default_factory=dict, repr=False)
     _matrix: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)), repr=False)
+    _pair_table: KeyTable | None = field(default=None, repr=False)
+    _pair_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False)
 
     def __post_init__(self) -> None:
         self._index = {category: i for i, category in enumerate(self.categories)}
@@ -93,6 +97,9 @@ class PrescreenModel:
                 matrix[row, index] = weight
             matrix[row, -1] = self.idf.get(gram, 0.0) ** 2
         self._matrix = matrix
+        pairs = [gram for gram in vocabulary if len(gram) == 2]
+        self._pair_table = KeyTable(pairs)
+        self._pair_rows = np.asarray([self._rows[gram] for gram in pairs], dtype=np.intp)
 
     def index(self, category: str) -> int:
         """The position of ``category`` in :attr:`categories` (and in :meth:`scores`)."""
@@ -111,6 +118,22 @@ class PrescreenModel:
         if not starts:
             return np.zeros((0, len(self.categories)))
         sums = np.add.reduceat(self._matrix[np.asarray(rows, dtype=np.intp)], np.asarray(starts, dtype=np.intp))
+        lengths = np.sqrt(sums[:, -1])
+        lengths[lengths == 0.0] = 1.0
+        return np.asarray(self.bias) + sums[:, :-1] / lengths[:, None]
+
+    def scores_encoded(self, encoded: Encoded) -> np.ndarray:
+        """The raw linear scores of every paragraph of an encoded document (digits not yet
+        folded), as :meth:`scores_many` gives them for each paragraph's :func:`features`."""
+        if not encoded.count:
+            return np.zeros((0, len(self.categories)))
+        assert self._pair_table is not None
+        paragraphs, keys = self._pair_table.found(encoded.digits_folded())
+        sums = np.zeros((encoded.count, self._matrix.shape[1]))
+        if len(keys):
+            starts = np.searchsorted(paragraphs, np.arange(encoded.count))
+            holding = distinct(paragraphs)  # the paragraphs with at least one known pair
+            sums[holding] = np.add.reduceat(self._matrix[self._pair_rows[keys]], starts[holding])
         lengths = np.sqrt(sums[:, -1])
         lengths[lengths == 0.0] = 1.0
         return np.asarray(self.bias) + sums[:, :-1] / lengths[:, None]
