@@ -42,3 +42,29 @@ def test_keys_are_one_or_two_characters_and_distinct_sorts() -> None:
     assert distinct(np.array([3, 1, 3, 2, 1])).tolist() == [1, 2, 3]
     assert distinct(np.array([], dtype=np.int64)).tolist() == []
     assert KeyTable([]).found_lists(encode(["x"])) == [[]]
+
+
+def test_concepts_are_features_and_scored_alike_document_wide(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from hefa.review.documents.prescreen_model import parse_concepts, train
+
+    assert {"C:LOCAL", "C:PRIORITY", "C:PROCURE"} <= features("本县企业优先承接工程")
+    assert not any(gram.startswith("C:") for gram in features("天气晴朗"))
+    items = [
+        (frozenset({"competition"}), "本县企业优先承接工程"), (frozenset({"competition"}), "本地供应商优先采购"),
+        (frozenset({"competition"}), "本镇企业享受奖励"), (frozenset(), "天气晴朗适宜出行"),
+        (frozenset(), "本规定自印发之日起施行"), (frozenset(), "镇政府负责组织实施"),
+    ]
+    model = train(items, ["competition"], min_df=1)
+    assert any(gram.startswith("C:") for gram in model.weights)
+    texts = ["本地企业优先", "外地企业", "", "第３条 罚款500元"]
+    assert np.allclose(model.scores_encoded(encode(texts)), model.scores_many([features(t) for t in texts]))
+    assert not any(gram.startswith("C:") for gram in model.top_ngrams(features("本县企业优先"), "competition", 8))
+
+    long_word = tmp_path / "long.tsv"
+    long_word.write_text("LOCAL\t本地|本县区\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="one or two characters"):
+        parse_concepts(long_word)
+    twice = tmp_path / "twice.tsv"
+    twice.write_text("A\t本地\nB\t外地|本地\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="another concept"):
+        parse_concepts(twice)

@@ -29,10 +29,13 @@ __all__ = [
     "DIGIT_FOLD",
     "DIGIT_RE",
     "MODEL_FILE",
+    "Concepts",
     "PrescreenModel",
     "evidence_spans",
     "features",
+    "load_concepts",
     "load_model",
+    "parse_concepts",
     "parse_model",
     "sigmoid",
     "train",
@@ -52,10 +55,58 @@ def _normalise(text: str) -> str:
     return text.translate(DIGIT_FOLD)
 
 
+CONCEPTS_FILE = Path(__file__).resolve().parent / "prescreen_concepts.tsv"
+CONCEPT_PREFIX = "C:"  # a concept's feature name; never two characters long, so never a bigram
+
+
+@dataclass(frozen=True)
+class Concepts:
+    """The concept word classes (:data:`CONCEPTS_FILE`): each word's concept, and a table to find
+    the words in every paragraph of a document at once."""
+
+    names: tuple[str, ...]
+    words: tuple[str, ...]
+    concept_of_word: tuple[int, ...]
+    table: KeyTable
+
+    def of(self, text: str) -> set[str]:
+        """The concept features of one clause."""
+        return {CONCEPT_PREFIX + self.names[self.concept_of_word[i]]
+                for i, word in enumerate(self.words) if word in text}
+
+
+def parse_concepts(path: Path) -> Concepts:
+    """Read a concepts TSV (name, words); a word longer than two characters is an error."""
+    names: list[str] = []
+    words: list[str] = []
+    concept_of_word: list[int] = []
+    for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2 or not parts[0].strip():
+            raise ValueError(f"{path.name}:{line_no}: expected a name and |-separated words")
+        for word in filter(None, (w.strip() for w in parts[1].split("|"))):
+            if len(word) > 2:
+                raise ValueError(f"{path.name}:{line_no}: a concept word is one or two characters, not {word!r}")
+            if word in words:
+                raise ValueError(f"{path.name}:{line_no}: {word!r} is already a word of another concept")
+            words.append(word)
+            concept_of_word.append(len(names))
+        names.append(parts[0].strip())
+    return Concepts(tuple(names), tuple(words), tuple(concept_of_word), KeyTable(words))
+
+
+@lru_cache(maxsize=1)
+def load_concepts() -> Concepts:
+    """The shipped concepts, loaded once."""
+    return parse_concepts(CONCEPTS_FILE)
+
+
 def features(text: str) -> set[str]:
-    """The character bigrams of ``text`` (digits folded to ``0``)."""
+    """The character bigrams of ``text`` (digits folded to ``0``) and its concepts (``C:<name>``)."""
     norm = _normalise(text)
-    return set(map(str.__add__, norm, norm[1:]))
+    return set(map(str.__add__, norm, norm[1:])) | load_concepts().of(norm)
 
 
 @dataclass
@@ -79,6 +130,7 @@ class PrescreenModel:
     _matrix: np.ndarray = field(default_factory=lambda: np.zeros((1, 0)), repr=False)
     _pair_table: KeyTable | None = field(default=None, repr=False)
     _pair_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False)
+    _concept_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False)
 
     def __post_init__(self) -> None:
         self._index = {category: i for i, category in enumerate(self.categories)}
@@ -86,7 +138,9 @@ class PrescreenModel:
         for gram, entries in self.weights.items():
             for index, weight in entries:
                 self._by_category[index][gram] = weight
-        self._raising = [frozenset(g for g, w in weights.items() if w > 0) for weights in self._by_category]
+        # Evidence is text: the n-grams that raised a score, not the concepts (C:…) among them.
+        self._raising = [frozenset(g for g, w in weights.items() if w > 0 and not g.startswith(CONCEPT_PREFIX))
+                         for weights in self._by_category]
         # Row 0 is all zeros (unknown n-grams, empty clauses); each known n-gram has a row of its
         # weights per category and, in the last column, its squared idf.
         vocabulary = sorted(set(self.idf) | set(self.weights))
@@ -100,6 +154,9 @@ class PrescreenModel:
         pairs = [gram for gram in vocabulary if len(gram) == 2]
         self._pair_table = KeyTable(pairs)
         self._pair_rows = np.asarray([self._rows[gram] for gram in pairs], dtype=np.intp)
+        concepts = load_concepts()
+        self._concept_rows = np.asarray([self._rows.get(CONCEPT_PREFIX + name, 0) for name in concepts.names],
+                                        dtype=np.intp)
 
     def index(self, category: str) -> int:
         """The position of ``category`` in :attr:`categories` (and in :meth:`scores`)."""
@@ -128,12 +185,23 @@ class PrescreenModel:
         if not encoded.count:
             return np.zeros((0, len(self.categories)))
         assert self._pair_table is not None
-        paragraphs, keys = self._pair_table.found(encoded.digits_folded())
+        folded = encoded.digits_folded()
+        paragraphs, keys = self._pair_table.found(folded)
+        rows = self._pair_rows[keys]
+        concepts = load_concepts()
+        at, words = concepts.table.found(folded)
+        if len(words):  # each paragraph's concepts, once each, merged in by paragraph
+            count = len(concepts.names)
+            found = distinct(at * count + np.asarray(concepts.concept_of_word, dtype=np.int64)[words])
+            paragraphs = np.concatenate((paragraphs, found // count))
+            rows = np.concatenate((rows, self._concept_rows[found % count]))
+            order = np.argsort(paragraphs, kind="stable")
+            paragraphs, rows = paragraphs[order], rows[order]
         sums = np.zeros((encoded.count, self._matrix.shape[1]))
-        if len(keys):
+        if len(rows):
             starts = np.searchsorted(paragraphs, np.arange(encoded.count))
             holding = distinct(paragraphs)  # the paragraphs with at least one known pair
-            sums[holding] = np.add.reduceat(self._matrix[self._pair_rows[keys]], starts[holding])
+            sums[holding] = np.add.reduceat(self._matrix[rows], starts[holding])
         lengths = np.sqrt(sums[:, -1])
         lengths[lengths == 0.0] = 1.0
         return np.asarray(self.bias) + sums[:, :-1] / lengths[:, None]
