@@ -357,7 +357,12 @@ def evidence_spans(text: str, grams: Iterable[str], limit: int = 3) -> list[str]
     for gram in grams:
         start = norm.find(gram)
         while start != -1:
-            intervals.append((start, start + len(gram)))
+            begin, end = start, start + len(gram)
+            while begin > 0 and norm[begin - 1] == "0" and norm[begin] == "0":  # a folded number, whole
+                begin -= 1
+            while end < len(norm) and norm[end] == "0" and norm[end - 1] == "0":
+                end += 1
+            intervals.append((begin, end))
             start = norm.find(gram, start + 1)
     intervals.sort()
     merged: list[list[int]] = []
