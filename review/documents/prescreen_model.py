@@ -1,7 +1,9 @@
-"""The learned half of the pre-screen (预审统计模型): character bigrams and a linear model.
+"""The learned half of the pre-screen (预审统计模型): character bigrams, concepts and a linear model.
 
 One logistic regression per category (one-vs-rest) over the character bigrams of a clause (the
-same pairs the rules' prefilter computes), weighted by tf-idf and scaled to unit length, trained
+same pairs the rules' prefilter looks up) and its concepts (word classes from
+``prescreen_concepts.tsv``: a clause holding 本县 or 辖区 has ``C:LOCAL``), weighted by tf-idf and
+scaled to unit length, trained
 on the tuning split of hefa's labelled clauses (the held-out split is never used). Training uses
 scikit-learn (a development dependency: ``python -m benchmarks.prescreen_quality --train``); the
 model ships with the package as ``prescreen_model.tsv`` (idf and weight per bigram) and is applied
@@ -235,8 +237,8 @@ class PrescreenModel:
         """Write the model as TSV: thresholds, biases, then ``ngram<TAB>__idf__<TAB>idf`` and
         ``ngram<TAB>category<TAB>weight`` rows."""
         lines = [
-            "# hefa pre-screen model (预审统计模型): character bigrams, tf-idf, one logistic "
-            "regression per category.",
+            "# hefa pre-screen model (预审统计模型): character bigrams and concepts (C:…), tf-idf, "
+            "one logistic regression per category.",
             f"# {self.note}",
             "ngram\tcategory\tweight",
         ]
