@@ -451,13 +451,13 @@ def test_labelled_set_size_sources_and_fixed_split() -> None:
 
 # Thresholds sit just below the measured figures so a regression fails here (they are floors,
 # not the targets, which are not met: P ≥ 0.90 and R ≥ 0.85 overall and for competition,
-# every category ≥ 0.8). Held-out (1,231 rows after the sixth pass, 1,053 of them real or case
-# text): overall P 0.742 R 0.597; competition P 0.852 R 0.798; lowest category precision
-# new_license 0.644, lowest recall power 0.264. Tuning (1,764 rows): overall P 0.933 R 0.937.
-HELDOUT_OVERALL = (0.73, 0.58)
-HELDOUT_COMPETITION = (0.83, 0.78)
-HELDOUT_CATEGORY_MIN = (0.62, 0.25)  # (precision, recall) of the weakest category
-TUNING_OVERALL = (0.92, 0.92)
+# every category ≥ 0.8). Held-out (1,231 rows after the sixth pass and both second-label reviews,
+# 1,053 of them real or case text): overall P 0.738 R 0.612; competition P 0.851 R 0.784; lowest
+# category precision burden 0.636, lowest recall burden 0.344. Tuning (1,764 rows): P 0.926 R 0.909.
+HELDOUT_OVERALL = (0.72, 0.60)
+HELDOUT_COMPETITION = (0.83, 0.77)
+HELDOUT_CATEGORY_MIN = (0.62, 0.33)  # (precision, recall) of the weakest category
+TUNING_OVERALL = (0.91, 0.89)
 
 
 def test_quality_on_the_held_out_split() -> None:
