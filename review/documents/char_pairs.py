@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Encoded", "KeyTable", "distinct", "encode", "key_code"]
+__all__ = ["DIGITS", "Encoded", "KeyTable", "distinct", "encode", "key_code"]
 
 _SHIFT = 21
-_DIGITS = np.array([*range(0x30, 0x3A), *range(0xFF10, 0xFF1A)], dtype=np.int64)
-_ZERO = 0x30
+# Arabic and full-width digits, which the model folds to "0" ("处500元" and "处2000元" look alike).
+DIGITS = "0123456789０１２３４５６７８９"
+_DIGIT_CODES = np.array([ord(digit) for digit in DIGITS], dtype=np.int64)
+_ZERO = ord("0")
 
 
 def key_code(key: str) -> int:
@@ -43,7 +45,7 @@ class Encoded:
 
     def digits_folded(self) -> Encoded:
         """The same paragraphs with every digit (ASCII or full-width) made ``0``."""
-        chars = np.where(np.isin(self.chars, _DIGITS), _ZERO, self.chars)
+        chars = np.where(np.isin(self.chars, _DIGIT_CODES), _ZERO, self.chars)
         return Encoded(self.count, chars, _pairs(chars, self.pairs[:-1] >= 0), self.paragraph)
 
 
@@ -79,6 +81,8 @@ class KeyTable:
     paragraph of an :class:`Encoded` holds."""
 
     def __init__(self, keys: Sequence[str]) -> None:
+        if len(set(keys)) != len(keys):  # a sorted search finds one slot per code
+            raise ValueError("a key table's keys must be distinct")
         codes = np.asarray([key_code(key) for key in keys], dtype=np.int64)
         self.order = np.argsort(codes, kind="stable")
         self.codes = codes[self.order]
@@ -87,7 +91,7 @@ class KeyTable:
 
     def found(self, encoded: Encoded) -> tuple[np.ndarray, np.ndarray]:
         """``(paragraph, key)`` arrays: each key (its index in the table's ``keys``) found in each
-        paragraph, once, sorted by paragraph then by position in the table."""
+        paragraph, once, sorted by paragraph then by the key's code."""
         if not self.size or not encoded.count:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty

@@ -37,11 +37,11 @@ import numpy as np
 from hefa.review.documents.char_pairs import KeyTable, encode
 from hefa.review.documents.docx_intake import ARTICLE_RE, ExtractedDocument, Paragraph
 from hefa.review.documents.prescreen_model import (
-    DIGIT_FOLD,
     PrescreenModel,
     evidence_spans,
     features,
     load_model,
+    normalise,
 )
 
 __all__ = [
@@ -135,21 +135,18 @@ class Rule:
     rule_id: str = ""
     confidence: float = DEFAULT_CONFIDENCE
     anchors: tuple[str, ...] | None = None
-    _heads: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.anchors is not None:
-            chars = frozenset(a for a in self.anchors if len(a) == 1)
-            pairs = frozenset(a[:2] for a in self.anchors if len(a) > 1)
-            object.__setattr__(self, "_heads", (chars, pairs))
+    @property
+    def heads(self) -> frozenset[str] | None:
+        """The first one or two characters of each anchor (what the prefilter looks up), None
+        when the rule has no anchors and every clause must be tried."""
+        return None if self.anchors is None else frozenset(anchor[:2] for anchor in self.anchors)
 
     def may_match(self, chars: set[str], pairs: set[str]) -> bool:
         """False only if the pattern cannot match a text whose characters are ``chars`` and
         whose character pairs are ``pairs`` (no anchor can occur in it)."""
-        if self._heads is None:
-            return True
-        anchor_chars, anchor_pairs = self._heads
-        return not anchor_pairs.isdisjoint(pairs) or not anchor_chars.isdisjoint(chars)
+        heads = self.heads
+        return heads is None or not (heads.isdisjoint(chars) and heads.isdisjoint(pairs))
 
 
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
@@ -389,11 +386,11 @@ def _rule_index() -> _RuleIndex:
     by_head: dict[str, list[int]] = {}
     always: set[int] = set()
     for number, rule in enumerate(ordered):
-        if rule.anchors is None:
+        if rule.heads is None:
             always.add(number)
             continue
-        for anchor in rule.anchors:
-            by_head.setdefault(anchor[:2], []).append(number)
+        for head in rule.heads:
+            by_head.setdefault(head, []).append(number)
     heads = list(by_head)
     return _RuleIndex(ordered, KeyTable(heads), tuple(tuple(by_head[head]) for head in heads), frozenset(always))
 
@@ -525,7 +522,7 @@ def _model_finding(item: _Screened, model: PrescreenModel, category: str) -> Fin
     if p < model.threshold(category):
         return None
     clause = item.clause
-    normalised = clause.text.translate(DIGIT_FOLD)
+    normalised = normalise(clause.text)
     for gram in model.top_ngrams(item.grams, category, limit=8):
         position = normalised.find(gram)
         if position < 0:

@@ -17,7 +17,6 @@ evidence is the bigrams that pushed the score up, merged back into spans of the 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,11 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hefa.review.documents.char_pairs import Encoded, KeyTable, distinct
+from hefa.review.documents.char_pairs import DIGITS, Encoded, KeyTable, distinct
 
 __all__ = [
-    "DIGIT_FOLD",
-    "DIGIT_RE",
     "MODEL_FILE",
     "Concepts",
     "PrescreenModel",
@@ -37,6 +34,7 @@ __all__ = [
     "features",
     "load_concepts",
     "load_model",
+    "normalise",
     "parse_concepts",
     "parse_model",
     "sigmoid",
@@ -47,14 +45,13 @@ MODEL_FILE = Path(__file__).resolve().parent / "prescreen_model.tsv"
 BIAS = "__bias__"
 THRESHOLD = "__threshold__"
 IDF = "__idf__"
-# Arabic and full-width digits are one symbol for the model: "处500元" and "处2000元" look alike.
 _PUNCTUATION = "，。；：、！？（）“”《》,.;:!?() \t\n"
-DIGIT_FOLD = str.maketrans({c: "0" for c in "0123456789０１２３４５６７８９"})
-DIGIT_RE = re.compile("[0-9０-９]")
+_DIGIT_FOLD = str.maketrans(dict.fromkeys(DIGITS, "0"))
 
 
-def _normalise(text: str) -> str:
-    return text.translate(DIGIT_FOLD)
+def normalise(text: str) -> str:
+    """``text`` as the model reads it: every digit (:data:`DIGITS`) made ``0``."""
+    return text.translate(_DIGIT_FOLD)
 
 
 CONCEPTS_FILE = Path(__file__).resolve().parent / "prescreen_concepts.tsv"
@@ -107,7 +104,7 @@ def load_concepts() -> Concepts:
 
 def features(text: str) -> set[str]:
     """The character bigrams of ``text`` (digits folded to ``0``) and its concepts (``C:<name>``)."""
-    norm = _normalise(text)
+    norm = normalise(text)
     return set(map(str.__add__, norm, norm[1:])) | load_concepts().of(norm)
 
 
@@ -211,10 +208,6 @@ class PrescreenModel:
     def scores(self, grams: Iterable[str]) -> list[float]:
         """The raw linear score per category of a clause with the n-grams ``grams``."""
         return [float(x) for x in self.scores_many([grams])[0]]
-
-    def score(self, grams: Iterable[str], category: str) -> float:
-        """The raw linear score of one category."""
-        return self.scores(grams)[self._index[category]]
 
     def probabilities(self, text: str) -> dict[str, float]:
         """P(category | text) for each category, by the logistic function of its score."""
@@ -354,7 +347,7 @@ def train(
 
 def evidence_spans(text: str, grams: Iterable[str], limit: int = 3) -> list[str]:
     """Merge the positions of ``grams`` in ``text`` into readable spans (e.g. ``迁出本县``)."""
-    norm = _normalise(text)
+    norm = normalise(text)
     intervals: list[tuple[int, int]] = []
     for gram in grams:
         start = norm.find(gram)
