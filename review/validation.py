@@ -18,6 +18,13 @@ _ALLOWED_CONTROL_MULTILINE = {"\n", "\t"}
 _NAME = re.compile(r"^[\w\u4e00-\u9fff·.\-]{1,64}$")
 
 
+def items(value: str | list[str] | tuple[str, ...] | None, field: str, *, max_len: int) -> tuple[str, ...]:
+    """A list given as 'a,b' (full-width commas too) or as a sequence: each item cleaned as
+    :func:`text`, blanks skipped, in order."""
+    raw = value.replace("，", ",").split(",") if isinstance(value, str) else list(value or ())
+    return tuple(text(item, field, max_len=max_len) for item in raw if str(item).strip())
+
+
 def text(value: str | None, field: str, *, max_len: int = 200, required: bool = True,
          multiline: bool = False) -> str:
     """A cleaned, bounded text; refuses control and invisible characters."""

@@ -41,9 +41,6 @@ class Checklist:
     source: str  # the document(s) that say what the review covers
     items: tuple[ChecklistItem, ...]
 
-    def item(self, key: str) -> ChecklistItem | None:
-        return next((i for i in self.items if i.key == key), None)
-
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(i.key for i in self.items)

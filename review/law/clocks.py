@@ -99,7 +99,7 @@ def running_clocks(matter: Matter, *, on: dt.date | None = None) -> list[Due]:
     clocks: dict[str, Due] = {}
     for position, stage in enumerate(table.stages):
         for limit in stage.limits:
-            if limit.bound is not Bound.MAX or (limit.when_flag and limit.when_flag not in matter.flags.split(",")):
+            if limit.bound is not Bound.MAX or not limit.runs_for(matter.flags.split(",")):
                 continue
             running = position == here or (limit.start is Start.OPENED and position >= here)
             start = _start_of(matter, stage, limit)

@@ -27,8 +27,18 @@ from dataclasses import dataclass, field
 from hefa.review.errors import CalendarError, Reason
 from hefa.review.law.checklists import Entry, checklist_for
 from hefa.review.law.clocks import advance, unit_zh
-from hefa.review.law.rules import DECIDING_STEPS, ROLE_ZH, Bound, KindRules, Role, StageRule, Step, TimeLimit
-from hefa.review.vocabulary import CONCLUSION_SHORT
+from hefa.review.law.rules import (
+    DECIDING_STEPS,
+    MAJOR_CONTRACT_FLAG,
+    ROLE_ZH,
+    Bound,
+    KindRules,
+    Role,
+    StageRule,
+    Step,
+    TimeLimit,
+)
+from hefa.review.vocabulary import CONCLUSION_SHORT, REGISTER_STATUS
 
 REVISE = "revise"  # 退回修改 / 修改文稿: not a stage, allowed until issuance
 EXTEND = "extend"  # 延长期限: the head approves one extension of a decision deadline
@@ -168,11 +178,6 @@ def applies(stage: StageRule, snapshot: MatterSnapshot) -> bool:
     return stage.applies_when in snapshot.flags or (stage.also_when or "") in snapshot.flags
 
 
-def limit_runs(limit: TimeLimit, flags: frozenset[str]) -> bool:
-    """Whether a time limit runs for a matter with these flags (``TimeLimit.when_flag``)."""
-    return limit.when_flag is None or limit.when_flag in flags
-
-
 def _latest_on_current(records: tuple[VersionRecord, ...], snapshot: MatterSnapshot) -> str | None:
     on_current = [r.outcome for r in records if r.version_id == snapshot.current_version_id]
     return on_current[-1] if on_current else None
@@ -310,10 +315,14 @@ def _after_controls(snapshot: MatterSnapshot, step: Step) -> bool:
 
 def _future_dates(snapshot: MatterSnapshot, request: Request) -> Verdict:
     """Dates people give (meeting, notice, publication …) may not lie in the future."""
-    for name, day in request.dates.items():
-        if day > snapshot.today:
+    return _dates_not_future(request.dates, snapshot.today)
+
+
+def _dates_not_future(dates: Mapping[str, dt.date], today: dt.date) -> Verdict:
+    for name, day in dates.items():
+        if day > today:
             return Verdict.refuse(Reason.FUTURE_DATE,
-                                  f"{name} {day} 晚于今天（{snapshot.today}），不能记录尚未发生的事项"
+                                  f"{name} {day} 晚于今天（{today}），不能记录尚未发生的事项"
                                   " / the date lies in the future")
     return Verdict.ok()
 
@@ -522,7 +531,7 @@ def _check_controls(snapshot: MatterSnapshot, request: Request, actor: Actor, st
         return unknown
     threshold = snapshot.settings.get("major_contract_amount")
     if (snapshot.amount is not None and isinstance(threshold, int) and snapshot.amount >= threshold
-            and "major" in snapshot.kind_rules.flags and "major" not in request.flags):
+            and MAJOR_CONTRACT_FLAG in snapshot.kind_rules.flags and MAJOR_CONTRACT_FLAG not in request.flags):
         return Verdict.refuse(Reason.FLAG_REQUIRED,
                               f"合同金额 {snapshot.amount} 元达到重大合同标准（{threshold} 元），不得取消“major”"
                               " / the amount makes this a major contract")
@@ -551,7 +560,7 @@ def _check_participation(snapshot: MatterSnapshot, request: Request, actor: Acto
         return Verdict.ok()
     start, end = request.period
     for limit in stage.limits:
-        if not limit_runs(limit, snapshot.flags):
+        if not limit.runs_for(snapshot.flags):
             continue
         minimum_end = advance(start - dt.timedelta(days=1), _limit_value(snapshot, limit), limit.unit)
         if end < minimum_end and not _overridden(request, limit):
@@ -570,7 +579,7 @@ def _check_hearing(snapshot: MatterSnapshot, request: Request, actor: Actor, sta
     if request.notified_on is None:
         return Verdict.ok()
     for limit in stage.limits:
-        if not limit_runs(limit, snapshot.flags):
+        if not limit.runs_for(snapshot.flags):
             continue
         window_end = advance(request.notified_on, _limit_value(snapshot, limit), limit.unit)
         if snapshot.today <= window_end and not _overridden(request, limit):
@@ -649,10 +658,9 @@ class AfterFilingRequest:
 def check_after_filing(state: AfterFiling | None, request: AfterFilingRequest, actor: Actor,
                        today: dt.date) -> Verdict:
     """Decide a step after filing. Pure. ``state`` is None for a campaign (no one document)."""
-    for name, day in request.dates.items():
-        if day > today:
-            return Verdict.refuse(Reason.FUTURE_DATE, f"{name} {day} 晚于今天（{today}），不能记录尚未发生的事项"
-                                                      " / the date lies in the future")
+    dates = _dates_not_future(request.dates, today)
+    if not dates.accepted:
+        return dates
     if request.action == CLEANUP_START:
         return _role_check(actor, Role.FILING_OFFICER)
     assert state is not None
@@ -691,8 +699,7 @@ def _check_register_decision(state: AfterFiling, request: AfterFilingRequest, ac
         return Verdict.refuse(Reason.SEPARATION_OF_DUTIES,
                               "只有制定机关的起草人员可以作出清理结论 / only the drafting organ decides")
     if state.register_status != "in-force":
-        label = {None: "未登记", "amended": "已修改", "repealed": "已废止", "expired": "已失效"}.get(
-            state.register_status, str(state.register_status))
+        label = {None: "未登记", **REGISTER_STATUS.as_choices()}.get(state.register_status, str(state.register_status))
         return Verdict.refuse(Reason.NOT_IN_FORCE, f"该文件{label}，不是现行有效文件 / not a document in force")
     if request.outcome == "keep":
         if state.open_correction:

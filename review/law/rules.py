@@ -115,6 +115,10 @@ class TimeLimit:
     # An extension of this limit must record when the applicant was told its reason (告知延长理由).
     extension_notice: bool = False
 
+    def runs_for(self, flags: frozenset[str] | set[str] | list[str]) -> bool:
+        """Whether this limit runs for a matter with these flags (see ``when_flag``)."""
+        return self.when_flag is None or self.when_flag in flags
+
 
 @dataclass(frozen=True)
 class StageRule:
@@ -185,6 +189,9 @@ _CONTROLS = StageRule(
 )
 
 # The township's own rule (seed report): every kind goes to collective deliberation after the opinion.
+# A contract at or above the installation's major_contract_amount is 重大合同 (the flag follows the amount).
+MAJOR_CONTRACT_FLAG = "major"
+
 TOWNSHIP_DELIBERATION = ("本镇规定：合同、重大决策、规范性文件、行政处罚与许可，必须由法律顾问审查，"
                          "出具法律意见后经集体研究讨论决定")
 
@@ -301,7 +308,7 @@ RULES: dict[Kind, KindRules] = {
         kind=Kind.CONTRACT,
         name_zh="政府合同",
         source="中办国办2016年《关于推行法律顾问制度和公职律师公司律师制度的意见》；本地合同审查规定",
-        flags={"major": "重大合同（达到金额标准），须集体讨论"},
+        flags={MAJOR_CONTRACT_FLAG: "重大合同（达到金额标准），须集体讨论"},
         stages=(
             StageRule(Step.SUBMISSION, "起草/谈判", Role.DRAFTER, "本地合同管理规定"),
             _CONTROLS,
@@ -313,8 +320,9 @@ RULES: dict[Kind, KindRules] = {
                                   Start.STAGE, "本地合同审查规定（可配置，常见5个工作日）"),),
             ),
             StageRule(Step.DELIBERATION, "集体讨论", Role.SECRETARY,
-                      f"本地“三重一大”规定：重大合同集体讨论；{TOWNSHIP_DELIBERATION}", applies_when="major",
-                      always_if_setting="deliberation_all_contracts", drafter_excluded=True),
+                      f"本地“三重一大”规定：重大合同集体讨论；{TOWNSHIP_DELIBERATION}",
+                      applies_when=MAJOR_CONTRACT_FLAG, always_if_setting="deliberation_all_contracts",
+                      drafter_excluded=True),
             StageRule(Step.ISSUANCE, "签订", Role.HEAD, "本地合同管理规定"),
             StageRule(Step.FILING, "备案归档", Role.FILING_OFFICER, "本地合同管理规定",
                       drafter_excluded=True),

@@ -20,16 +20,15 @@ from sqlmodel import Session
 from hefa.review import validation as v
 from hefa.review.config import now
 from hefa.review.law import gate
-from hefa.review.law.rules import Role, Step, rules_for
+from hefa.review.law.rules import ROLE_ZH, Role, Step, rules_for
 from hefa.review.people.identity import Credentials
-from hefa.review.records.models import ControlDecision, DocumentVersion, Matter, Officer
-from hefa.review.services.snapshot import roles_of
+from hefa.review.records.models import ControlDecision, Matter, Officer
+from hefa.review.services.snapshot import current_version, roles_of
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform
 
 
 def _flags(flags: str | list[str] | tuple[str, ...] | None) -> frozenset[str]:
-    raw = flags.replace("，", ",").split(",") if isinstance(flags, str) else list(flags or ())
-    return frozenset(v.text(f, "事项标记", max_len=40) for f in raw if str(f).strip())
+    return frozenset(v.items(flags, "事项标记", max_len=40))
 
 
 def confirm_controls(creds: Credentials, matter_id: str, *, flags: str | list[str] | None = None,
@@ -51,8 +50,7 @@ def confirm_controls(creds: Credentials, matter_id: str, *, flags: str | list[st
                                     reason=values["reason"], officer_id=officer.id or 0, role=capacity.value,
                                     recorded_at=now()))
         matter.flags = confirmed
-        version = session.get(DocumentVersion, matter.current_version_id)
-        assert version is not None
+        version = current_version(session, matter)
         changed = sorted(set(values["confirmed"]) ^ {f for f in proposed.split(",") if f})
         return Written(version.sha256, recorded={"proposed": proposed, "confirmed": confirmed,
                                                  "changed": ",".join(changed), "decided_as": capacity.value})
@@ -71,5 +69,5 @@ def controls_line(session: Session, matter: Matter) -> str:
     applied = [f"{table.flags.get(f, f)}（{f}）" for f in decision.confirmed.split(",") if f] or ["无附加程序标记"]
     officer = session.get(Officer, decision.officer_id)
     who = officer.name if officer else str(decision.officer_id)
-    capacity = "法律顾问" if decision.role == Role.COUNSEL.value else "行政首长"
+    capacity = ROLE_ZH[Role(decision.role)]
     return f"{'；'.join(applied)}。确认：{who}（{capacity}），{decision.recorded_at.date().isoformat()}"

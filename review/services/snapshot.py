@@ -35,8 +35,11 @@ from hefa.review.records.models import (
 # Steps whose record is not tied to a document version: done once recorded.
 _DONE_ONCE = ((PublicParticipation, Step.PARTICIPATION), (ExpertArgumentation, Step.EXPERTS),
               (HearingNotice, Step.HEARING), (Issuance, Step.ISSUANCE), (Filing, Step.FILING))
-# Steps recorded as a short stage record (``StepNote``), by their step.
-NOTE_STEPS = (Step.PARTY_REPORT, Step.SIGNING, Step.EVALUATION)
+def current_version(session: Session, matter: Matter) -> DocumentVersion:
+    """The matter's current document version (every matter has one from its submission)."""
+    version = session.get(DocumentVersion, matter.current_version_id)
+    assert version is not None
+    return version
 
 
 def roles_of(officer: Officer) -> frozenset[Role]:

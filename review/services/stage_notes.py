@@ -15,7 +15,8 @@ from hefa.review.config import now, today
 from hefa.review.law import gate
 from hefa.review.law.rules import Step
 from hefa.review.people.identity import Credentials
-from hefa.review.records.models import DocumentVersion, Matter, Officer, StepNote
+from hefa.review.records.models import Matter, Officer, StepNote
+from hefa.review.services.snapshot import current_version
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform
 
 # step -> (action name, label of its date, label of its reference, reference required)
@@ -40,8 +41,7 @@ def _record_note(step: Step, creds: Credentials, matter_id: str, *, held_on: str
         return Parsed(gate.Request(step, dates={date_label: held}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = session.get(DocumentVersion, matter.current_version_id)
-        assert version is not None
+        version = current_version(session, matter)
         session.add(StepNote(matter_id=matter.id, version_id=version.id or 0, step=step.value,
                              officer_id=officer.id or 0, recorded_at=now(), **values))
         return Written(version.sha256)

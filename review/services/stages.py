@@ -25,7 +25,6 @@ from hefa.review.people.identity import Credentials
 from hefa.review.records.models import (
     DeadlineExtension,
     Deliberation,
-    DocumentVersion,
     ExpertArgumentation,
     Filing,
     HearingNotice,
@@ -38,13 +37,8 @@ from hefa.review.records.models import (
 )
 from hefa.review.services.controls import controls_line
 from hefa.review.services.opinion_records import write_opinion_records
+from hefa.review.services.snapshot import current_version
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform
-
-
-def _current_version(session: Session, matter: Matter) -> DocumentVersion:
-    version = session.get(DocumentVersion, matter.current_version_id)
-    assert version is not None
-    return version
 
 
 def record_participation(creds: Credentials, matter_id: str, *, period_start: str, period_end: str,
@@ -67,7 +61,7 @@ def record_participation(creds: Credentials, matter_id: str, *, period_start: st
                                    reasons={"shortened_reason": reason}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         session.add(PublicParticipation(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                                         recorded_at=now(), **values))
         return Written(version.sha256)
@@ -88,7 +82,7 @@ def record_experts(creds: Credentials, matter_id: str, *, experts: str, summary:
         return Parsed(gate.Request(Step.EXPERTS, dates={"论证日期": held}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         session.add(ExpertArgumentation(matter_id=matter.id, version_id=version.id or 0,
                                         officer_id=officer.id or 0, recorded_at=now(), **values))
         return Written(version.sha256)
@@ -116,7 +110,7 @@ def record_hearing(creds: Credentials, matter_id: str, *, notified_on: str, hear
                                    reasons={"hearing_waived": ended}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         session.add(HearingNotice(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                                   recorded_at=now(), **values))
         return Written(version.sha256)
@@ -137,7 +131,7 @@ def record_assessment(creds: Credentials, matter_id: str, *, level: str, control
         return Parsed(gate.Request(Step.ASSESSMENT), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         basis = assessment_basis(matter)
         session.add(RiskAssessment(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                                    recorded_at=now(), basis=basis, **values))
@@ -183,7 +177,7 @@ def record_opinion(creds: Credentials, matter_id: str, *, conclusion: str, reaso
                                    checklist=entries), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         entries = values.pop("entries")
         controls = controls_line(session, matter)  # which controls applied, and who confirmed them
         opinion = LegalOpinion(matter_id=matter.id, version_id=version.id or 0, version_sha256=version.sha256,
@@ -239,7 +233,7 @@ def record_deliberation(creds: Credentials, matter_id: str, *, decision: str, at
                                    reasons={"urgent_reason": urgent, "review_shortened_reason": urgent}), values)
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         session.add(Deliberation(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                                  recorded_at=now(), **values))
         if values["decision"] == "reject":
@@ -263,7 +257,7 @@ def record_issuance(creds: Credentials, matter_id: str, *, number: str, publishe
                       {"number": doc_number, "published_on": published})
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
-        version = _current_version(session, matter)
+        version = current_version(session, matter)
         session.add(Issuance(matter_id=matter.id, version_id=version.id or 0, officer_id=officer.id or 0,
                              recorded_at=now(), **values))
         matter.issued_on = values["published_on"]
@@ -290,7 +284,7 @@ def record_filing(creds: Credentials, matter_id: str, *, filed_with: str, receip
 
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         session.add(Filing(matter_id=matter.id, officer_id=officer.id or 0, recorded_at=now(), **values))
-        return Written(_current_version(session, matter).sha256)
+        return Written(current_version(session, matter).sha256)
 
     return perform(creds, action="filing", matter_id=matter_id, payload=payload, parse=parse, write=write,
                    channel=channel, request_id=request_id)
@@ -317,7 +311,7 @@ def extend_deadline(creds: Credentials, matter_id: str, *, days: int | str, reas
     def write(session: Session, matter: Matter, officer: Officer, values: dict[str, Any]) -> Written:
         session.add(DeadlineExtension(matter_id=matter.id, officer_id=officer.id or 0, recorded_at=now(), **values))
         matter.extension_days = values["days"]
-        return Written(_current_version(session, matter).sha256, recorded={"days": values["days"]})
+        return Written(current_version(session, matter).sha256, recorded={"days": values["days"]})
 
     return perform(creds, action="extension", matter_id=matter_id, payload=payload, parse=parse, write=write,
                    channel=channel, request_id=request_id)

@@ -18,14 +18,12 @@ from hefa.review import validation as v
 from hefa.review.config import now, today
 from hefa.review.errors import InvalidInput
 from hefa.review.law import gate
-from hefa.review.law.rules import Kind, Step
+from hefa.review.law.rules import MAJOR_CONTRACT_FLAG, Kind, Step
 from hefa.review.law.settings import law_settings
 from hefa.review.people.identity import Credentials
 from hefa.review.records import storage
 from hefa.review.records.models import DocumentVersion, EnforcementAssignment, Matter, Officer
 from hefa.review.services.unit_of_work import Parsed, StepOutcome, Written, perform, perform_submission
-
-MAJOR_CONTRACT_FLAG = "major"
 
 
 def _intake(data: bytes, filename: str, kind: str | None = None) -> tuple[str, list[dict[str, Any]]] | InvalidInput:
@@ -98,8 +96,7 @@ def _contract_flags(kind: str, flags: set[str], amount: int | None) -> set[str]:
 
 def _names(names: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     """Officers' names given as 'a,b' (or a list), cleaned, in order, each once."""
-    raw = names.replace("，", ",").split(",") if isinstance(names, str) else list(names or ())
-    return tuple(dict.fromkeys(v.text(n, "执法人员", max_len=64) for n in raw if str(n).strip()))
+    return tuple(dict.fromkeys(v.items(names, "执法人员", max_len=64)))
 
 
 def submit(creds: Credentials, *, kind: str, title: str, data: bytes, filename: str,
