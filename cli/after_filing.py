@@ -45,14 +45,10 @@ def register(ctx: typer.Context,
     if ctx.invoked_subcommand is not None:
         return
     out.set_json(json_)
-    from hefa.review.records import audit
-    from hefa.review.records.db import read_session
-    from hefa.review.register.entries import register_of
+    from hefa.review.register.entries import register_with_head
     from hefa.review.register.export import export as write_export
 
-    rows = _guard(register_of, status)
-    with read_session() as session:
-        head = str(audit.head(session))
+    rows, head = _guard(register_with_head, status)
     if export is not None:
         path = _guard(write_export, rows, export, organ=organ, chain_head=head)
         out.emit({"file": str(path), "rows": len(rows), "chain_head": head},

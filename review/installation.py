@@ -68,13 +68,9 @@ def key_chain() -> int | None:
     with db.write_transaction() as session:
         row = session.get(Installation, 1)
         assert row is not None, "record_installation first"
-        key = installation_state.chain_key(session.connection())
+        key = installation_state.chain_key(session.connection())  # refuses a keyed chain without its key
         if key is not None:
             return key.from_seq
-        if row.chain_keyed_from is not None:
-            raise ConfigurationError(f"审计链自第 {row.chain_keyed_from} 号事件起已加密钥，但密钥文件"
-                                     f" {installation_state.key_path()} 不见了；请从备份恢复 / the chain key file is"
-                                     " missing: restore it from a backup")
         seq = audit.head(session).seq + 1
         created = installation_state.create_chain_key(session.connection(), seq)
         try:

@@ -92,16 +92,9 @@ def _row_hash(row: tuple[Any, ...], key: bytes | None = None) -> str | None:
 
 def _key_for_append(session: Session, seq: int) -> bytes | None:
     """The chain key for a new event ``seq``: None while the chain is not keyed. A keyed
-    installation whose key file is missing refuses to write (one line)."""
+    installation whose key file is missing refuses to write (``chain_key``, one line)."""
     key = installation_state.chain_key(session.connection())
-    if key is not None:
-        return key.key if seq >= key.from_seq else None
-    keyed = installation_state.keyed_from(session.connection())
-    if keyed is not None and seq >= keyed:
-        raise ConfigurationError(f"审计链已加密钥（自第 {keyed} 号事件起），但找不到密钥文件 "
-                                 f"{installation_state.key_path()}：不能记录 / the chain is keyed but its key file"
-                                 " is missing; nothing was recorded")
-    return None
+    return key.key if key is not None and seq >= key.from_seq else None
 
 
 class ClockWentBack(ConfigurationError):
@@ -234,12 +227,9 @@ def _verify_key(session: Session) -> tuple[bytes | None, int]:
         key = installation_state.chain_key(session.connection())
     except ConfigurationError as exc:
         raise ChainBroken(str(exc)) from exc
-    recorded = installation_state.keyed_from(session.connection())
     if key is None:
-        if recorded is not None:
-            raise ChainBroken(f"审计链自第 {recorded} 号事件起加了密钥，但找不到密钥文件"
-                              f" {installation_state.key_path()} / the chain is keyed but its key file is missing")
         return None, 0
+    recorded = installation_state.keyed_from(session.connection())
     if recorded is not None and recorded != key.from_seq:
         raise ChainBroken(f"安装记录称密钥自第 {recorded} 号事件起，密钥文件称自第 {key.from_seq} 号起：安装记录被改动"
                           f" / the installation says keyed from {recorded}, the key file from {key.from_seq}")

@@ -92,10 +92,15 @@ def _first_event(connection: Connection) -> str | None:
 
 
 def chain_key(connection: Connection) -> ChainKey | None:
-    """The chain key of this database's chain, or None when there is no key file. A key file
-    made for another chain is refused (one line), never used or ignored."""
+    """The chain key of this database's chain, or None when the chain is not keyed. A keyed
+    chain whose key file is missing, or a key file made for another chain, is refused (one line),
+    never used or ignored: writing, verifying and keying again all stop there."""
     path = key_path()
     if not path.exists():
+        keyed = keyed_from(connection)
+        if keyed is not None:
+            raise ConfigurationError(f"审计链自第 {keyed} 号事件起已加密钥，但找不到密钥文件 {path}；请从备份恢复"
+                                     " / the chain is keyed but its key file is missing: restore it from a backup")
         return None
     try:
         data = json.loads(path.read_text("utf-8"))

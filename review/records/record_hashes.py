@@ -125,9 +125,10 @@ def _plain(value: Any) -> Any:
 
 def content_hash(table: str, values: dict[str, Any]) -> str:
     """The hash of one record's content (empty values left out, see the module docstring)."""
+    from hefa.review.records.audit import canonical_json
+
     kept = {k: _plain(v) for k, v in values.items() if v not in (None, "", 0, False)}
-    text = json.dumps([table, kept], ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json([table, kept]).encode("utf-8")).hexdigest()
 
 
 def _read_hashes(connection: Connection, reg: Registered, keys: Iterable[Any],
@@ -160,11 +161,12 @@ def _changed_hashed(obj: Any, reg: Registered) -> bool:
 @event.listens_for(Session, "before_flush")
 def _note_touched(session: OrmSession, _context: Any, _instances: Any) -> None:
     touched: set[tuple[type, int]] = session.info.setdefault(_TOUCHED, set())
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+    dirty = session.dirty  # a fresh set on every access: taken once per flush
+    for obj in list(session.new) + list(dirty) + list(session.deleted):
         reg = _BY_MODEL.get(type(obj))
         if reg is None:
             continue
-        if obj in session.dirty and not _changed_hashed(obj, reg):
+        if obj in dirty and not _changed_hashed(obj, reg):
             continue
         touched.add((type(obj), id(obj)))
         session.info.setdefault(_TOUCHED + "_objects", {})[id(obj)] = obj

@@ -117,8 +117,8 @@ def entry_row(entry: RegisterEntry, correction: Correction | None, on: dt.date |
         "provisional": entry.provisional, "status": status, "status_zh": vocab.REGISTER_STATUS.zh(status),
         "status_since": entry.status_since.isoformat(), "superseded_by": entry.superseded_by or "",
         "version_id": entry.version_id,
-        "correction": (f"督促整改中，至 {correction.due_on}" if open_correction and correction
-                       else "已整改" if correction is not None else ""),
+        "correction": (f"{vocab.CORRECTION_STATUS.zh('open')}，至 {correction.due_on}" if open_correction
+                       and correction else vocab.CORRECTION_STATUS.zh("closed") if correction is not None else ""),
     }
 
 
@@ -132,7 +132,14 @@ def register_rows(session: Session, *, status: str | None = None, on: dt.date | 
 
 
 def register_of(status: str | None = None) -> list[dict[str, Any]]:
-    """``register_rows`` in its own read session (for the CLI and the flows)."""
+    """``register_rows`` in its own read session."""
+    return register_with_head(status)[0]
+
+
+def register_with_head(status: str | None = None) -> tuple[list[dict[str, Any]], str]:
+    """``register_rows`` and the audit chain's head, read in one session (for the CLI): the head
+    printed with a list is the one the list was read at."""
+    from hefa.review.records import audit
     from hefa.review.records.db import read_session
 
     if status is not None and status not in vocab.REGISTER_STATUS:
@@ -140,4 +147,4 @@ def register_of(status: str | None = None) -> list[dict[str, Any]]:
 
         raise InvalidInput(f"状态须为 {', '.join(vocab.REGISTER_STATUS.codes)} 之一，收到 {status!r} / unknown status")
     with read_session() as session:
-        return register_rows(session, status=status)
+        return register_rows(session, status=status), str(audit.head(session))

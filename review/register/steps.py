@@ -42,7 +42,7 @@ from hefa.review.register.models import (
     RegisterEntry,
 )
 from hefa.review.services.snapshot import actor_of
-from hefa.review.services.unit_of_work import StepOutcome, StepUnitOfWork
+from hefa.review.services.unit_of_work import StepOutcome, StepUnitOfWork, replay
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,6 @@ def after_filing_state(session: Session, matter: Matter, follow_up_id: str | Non
     )
 
 
-def _replay(answer: dict[str, Any]) -> StepOutcome:
-    if not answer.get("accepted"):
-        raise Refused(answer.get("reason", "已拒绝 / refused"), code=answer.get("code", "invalid-input"))
-    return StepOutcome.from_dict(answer)
-
-
 Write = Callable[[Session, Matter | None, Officer, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
@@ -93,7 +87,7 @@ def _perform(creds: Credentials, *, action: str, matter_id: str | None, payload:
                         request_id=request_id) as uow:
         previous = uow.previous_answer()
         if previous is not None:
-            return _replay(previous)
+            return replay(previous)
         officer = uow.authenticate()
         matter = uow.matter(matter_id) if matter_id else None
         parsed = parse()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hefa.review.law import workdays
+from hefa.review.law.clocks import limit_value
 from hefa.review.law.rules import KIND_ZH, Bound, Kind, Role, Step, Unit, rules_for
 from hefa.review.law.settings import law_settings
 from hefa.review.records import audit
@@ -31,9 +32,10 @@ from hefa.review.records.models import (
     Officer,
 )
 from hefa.review.register.models import Correction
+from hefa.review.vocabulary import REGISTER_STATUS
 
-REGISTER_ACTIONS = {"register-entered": "新登记", "register-amended": "已修改", "register-repealed": "已废止",
-                    "register-expired": "已失效"}
+REGISTER_ACTIONS = {"register-entered": "新登记",
+                    **{f"register-{code}": REGISTER_STATUS.zh(code) for code in ("amended", "repealed", "expired")}}
 
 
 @dataclass
@@ -71,7 +73,7 @@ def _review_limit(kind: str) -> tuple[int | None, str]:
     stage = rules_for(kind).stage(Step.REVIEW)
     for limit in stage.limits if stage else ():
         if limit.bound is Bound.MAX and limit.unit is Unit.WORKDAYS:
-            return int(getattr(law_settings(), limit.setting)), limit.article
+            return limit_value(limit), limit.article
     return None, ""
 
 
@@ -140,13 +142,13 @@ def compute(session: Session, year: int) -> Figures:
     staff = [o for o in session.scalars(select(Officer)) if not o.disabled]
     f.officers = {r.value: sum(1 for o in staff if r.value in o.roles.split(",")) for r in Role}
     year_end = dt.date(year, 12, 31)
-    enforcement_certs = [o for o in staff if getattr(o, "enforcement_cert_no", "")]
+    enforcement_certs = [o for o in staff if o.enforcement_cert_no]
     f.certificates = {
         "enforcement": len(enforcement_certs),
         "enforcement_valid_at_year_end": sum(1 for o in enforcement_certs
-                                             if (getattr(o, "enforcement_cert_valid_until", None) or year_end)
+                                             if (o.enforcement_cert_valid_until or year_end)
                                              >= year_end),
-        "legal_qualification": sum(1 for o in staff if getattr(o, "legal_qualification_no", "")),
+        "legal_qualification": sum(1 for o in staff if o.legal_qualification_no),
     }
     return f
 

@@ -24,7 +24,7 @@ from hefa.review.records import audit
 from hefa.review.records.db import read_session
 from hefa.review.records.models import AuditEvent, LawSettingChange
 from hefa.review.services.snapshot import actor_of
-from hefa.review.services.unit_of_work import StepUnitOfWork
+from hefa.review.services.unit_of_work import StepUnitOfWork, raise_if_refused
 
 
 def show_law_settings() -> list[dict[str, Any]]:
@@ -56,18 +56,17 @@ def set_law_setting(creds: Credentials, name: str, value: str, *, reason: str, c
                         request_id=request_id) as uow:
         previous = uow.previous_answer()
         if previous is not None:
-            if not previous.get("accepted"):
-                raise Refused(previous.get("reason", "已拒绝 / refused"), code=previous.get("code", "invalid-input"))
+            raise_if_refused(previous)
             return previous
         officer = uow.authenticate()
         current = law_settings(uow.session)
-        verdict = gate.check_setting(gate.SettingChange(name, value, current.model_dump(mode="json")),
-                                     actor_of(officer))
+        in_force = current.model_dump(mode="json")
+        verdict = gate.check_setting(gate.SettingChange(name, value, in_force), actor_of(officer))
         if not verdict.accepted:
             raise Refused(verdict.message, code=verdict.reason or Reason.INVALID_INPUT)
         why = v.text(reason, "变更理由", max_len=1000)
         new = parse_setting_value(name, value)
-        old = current.model_dump(mode="json")[name]
+        old = in_force[name]
         seq = audit.head(uow.session).seq + 1  # the event about to record it (writers are serialised)
         uow.session.add(LawSettingChange(name=name, value=audit.canonical_json(new), officer=officer.name,
                                          reason=why, event_seq=seq, recorded_at=now()))

@@ -225,9 +225,15 @@ class Written:
 Write = Callable[[Session, Matter, Officer, dict[str, Any]], Written]
 
 
-def _replay(answer: dict[str, Any]) -> StepOutcome:
+def raise_if_refused(answer: dict[str, Any]) -> None:
+    """A stored answer replayed: its refusal is raised again, as it was given."""
     if not answer.get("accepted"):
         raise Refused(answer.get("reason", "已拒绝 / refused"), code=answer.get("code", Reason.INVALID_INPUT))
+
+
+def replay(answer: dict[str, Any]) -> StepOutcome:
+    """The outcome a repeated request (same request id) gets: the stored answer, again."""
+    raise_if_refused(answer)
     return StepOutcome.from_dict(answer)
 
 
@@ -241,7 +247,7 @@ def perform(creds: Credentials, *, action: str, matter_id: str, payload: dict[st
             uow.on_rollback(undo)
         previous = uow.previous_answer()
         if previous is not None:
-            return _replay(previous)
+            return replay(previous)
         officer = uow.authenticate()
         matter = uow.matter(matter_id)
         parsed = parse(matter)
@@ -259,7 +265,7 @@ def perform_submission(creds: Credentials, *, kind: str, payload: dict[str, Any]
             uow.on_rollback(undo)
         previous = uow.previous_answer()
         if previous is not None:
-            return _replay(previous)
+            return replay(previous)
         officer = uow.authenticate()
         parsed = parse()
         uow.check(new_matter(kind, uow.session, parsed.request), parsed.request)
