@@ -43,19 +43,13 @@ def _db_target(inst: Install) -> tuple[str, str]:
 
 def build_chain(inst: Install, count: int, matter_ids: list[str] | None = None, batch: int = 20000) -> int:
     """Append ``count`` valid events after the chain's current head; returns the new head seq."""
-    from sqlalchemy import select
-
     from hefa.review.records import audit, db
-    from hefa.review.records.models import AuditEvent
 
     with db.read_session() as s:
-        head = audit.head(s)
-    seq, prev = head.seq, head.hash
+        seq, prev, last_at = audit._head_row(s) or (0, audit.GENESIS, None)
     kind, target = _db_target(inst)
     base = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
-    with db.read_session() as s:  # event time never goes backwards (verify checks it): start after the head
-        last_at = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == head.seq)) if head.seq else None
-    if last_at:
+    if last_at:  # event time never goes backwards (verify checks it): start after the head
         base = max(base, dt.datetime.fromisoformat(last_at) + dt.timedelta(seconds=1))
     doc = hashlib.sha256(b"document").hexdigest()
     actions = ("opinion", "assess", "publish", "file", "submit", "revise")

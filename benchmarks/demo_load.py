@@ -13,26 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-HEFA = str(Path(sys.executable).parent / "hefa")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .harness import HEFA, free_port
 
 
 def run_demo(home: Path, log: Path) -> tuple[int, float]:
     """One whole ``hefa demo`` in its own home; its exit status and wall time."""
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", HEFA_WEB_PORT=str(_free_port()))
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", HEFA_WEB_PORT=str(free_port()))
     for name in ("HEFA_HOME", "HEFA_DATABASE_URL", "PREFECT_API_URL", "PREFECT_HOME", "HEFA_TODAY"):
         env.pop(name, None)
     started = time.monotonic()

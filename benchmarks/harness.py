@@ -130,21 +130,28 @@ def stop_group(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
         process.wait(timeout=5)
 
 
-def kill_tagged() -> int:
-    """SIGKILL, by pid, every process still carrying this run's tag (never this process)."""
-    killed = 0
+def tagged_pids() -> list[int]:
+    """The processes carrying this run's tag (``HEFA_BENCH_TAG``), never this process."""
     needle = f"HEFA_BENCH_TAG={TAG}".encode()
+    pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                pids.append(int(entry.name))
         except OSError:
             continue
-        if needle in environ.split(b"\0"):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
+    return pids
+
+
+def kill_tagged() -> int:
+    """SIGKILL, by pid, every process still carrying this run's tag (never this process)."""
+    killed = 0
+    for pid in tagged_pids():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
     return killed
 
 

@@ -35,7 +35,6 @@ from hefa.flows.rest import PrefectUnavailable
 
 from .harness import (
     PG_ADMIN,
-    TAG,
     Api,
     Children,
     Install,
@@ -46,6 +45,7 @@ from .harness import (
     report,
     start_hefa_serve,
     stop_group,
+    tagged_pids,
     time_v,
     wait_for,
 )
@@ -54,20 +54,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- CPU of the processes this run started ---------------------------------------------------
-
-def _tagged() -> list[int]:
-    needle = f"HEFA_BENCH_TAG={TAG}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
-
 
 def _cpu(pid: int) -> float | None:
     """utime + stime + cutime + cstime of one process, in seconds."""
@@ -94,12 +80,12 @@ def idle_cpu(window: float) -> tuple[float, dict[str, float]]:
     """Percent of one core used by every process of this run over ``window`` seconds, and
     its split: ``hefa`` (``hefa serve``: desk, dispatcher, sweep, runner), ``prefect`` (the
     Prefect server), ``other``."""
-    start = {pid: _cpu(pid) for pid in _tagged()}
+    start = {pid: _cpu(pid) for pid in tagged_pids()}
     t0 = time.monotonic()
     time.sleep(window)
     wall = time.monotonic() - t0
     split: dict[str, float] = {"hefa": 0.0, "prefect": 0.0, "other": 0.0}
-    for pid in _tagged():
+    for pid in tagged_pids():
         now = _cpu(pid)
         if now is None:
             continue
@@ -194,7 +180,7 @@ def _wait_full_sweep(after: dt.datetime, timeout: float = 1800) -> dict[str, Any
 
 def _prefect_server_pids() -> list[int]:
     pids = []
-    for pid in _tagged():
+    for pid in tagged_pids():
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:

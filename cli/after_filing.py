@@ -13,19 +13,10 @@ from hefa.review import vocabulary as vocab
 
 from . import session as out
 from .options import AsOpt, CodeOpt, JsonOpt, MatterArg, TokenOpt
+from .session import guard as _guard
 
 register_app = typer.Typer(help="规范性文件登记簿、备案审查、清理 / the register of documents in force",
                            invoke_without_command=True)
-
-
-def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a service; hefa's errors become one line and exit status 2."""
-    from hefa.review.errors import HefaError
-
-    try:
-        return fn(*args, **kwargs)
-    except HefaError as exc:
-        out.fail(str(exc), code=str(getattr(exc, "code", type(exc).__name__)))
 
 
 def _accepted(outcome: Any) -> None:

@@ -20,6 +20,8 @@ from hefa.review import vocabulary as vocab
 from . import after_filing, per_kind
 from . import session as out
 from .options import AsOpt, CodeOpt, JsonOpt, MatterArg, TokenOpt
+from .session import fail_if_busy as _fail_if_busy
+from .session import guard as _guard
 
 app = typer.Typer(
     help="合法 hefa：合法性审查流程引擎 / legality review for local government matters",
@@ -35,29 +37,6 @@ per_kind.install(app, officer_app)  # hefa controls, sign, party-report, evaluat
 
 def _creds(name: str | None, token: str | None, code: str | None):  # type: ignore[no-untyped-def]
     return out.credentials(name, token, code)
-
-
-def _guard(fn, *args: Any, **kwargs: Any) -> Any:  # type: ignore[no-untyped-def]
-    """Call a service; turn hefa's errors into one line and an exit code."""
-    from hefa.review.errors import CalendarError, HefaError
-
-    try:
-        return fn(*args, **kwargs)
-    except CalendarError as exc:
-        out.fail(str(exc), code="calendar")
-    except HefaError as exc:
-        out.fail(str(exc), code=getattr(exc, "code", type(exc).__name__))
-    except Exception as exc:
-        _fail_if_busy(exc)
-        raise
-
-
-def _fail_if_busy(exc: Exception) -> None:
-    """A database that stayed locked past its busy timeout: one line (exit 1), not a traceback.
-    Nothing was recorded (the transaction rolled back); trying again is safe."""
-    if type(exc).__name__ == "OperationalError" and ("locked" in str(exc) or "lock timeout" in str(exc)):
-        out.fail("数据库正忙（另一写入长时间未结束），未作任何记录，请稍后重试 / the database stayed locked;"
-                 " nothing was recorded, try again", code="busy", exit_code=1)
 
 
 def _perform(action: str, creds, **kwargs: Any) -> None:  # type: ignore[no-untyped-def]

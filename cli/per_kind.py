@@ -72,7 +72,8 @@ def officer_cert(name: str,
     out.set_json(json_)
     from hefa.review.people import officers
 
-    from .main import _creds, _guard
+    from .main import _creds
+    from .session import guard as _guard
 
     held = _guard(officers.set_certificates, _creds(as_, token, None), name, cert_number=number,
                   cert_valid_until=valid_until, legal_qualification=legal_qualification, clear_cert=clear)

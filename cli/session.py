@@ -115,3 +115,26 @@ def fail(message: str, *, code: str = "refused", exit_code: int = 2) -> NoReturn
     else:
         print(f"拒绝 / refused: {message}", file=sys.stderr)
     raise typer.Exit(exit_code)
+
+
+def guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a service; turn hefa's errors into one line and an exit code."""
+    from hefa.review.errors import CalendarError, HefaError
+
+    try:
+        return fn(*args, **kwargs)
+    except CalendarError as exc:
+        fail(str(exc), code="calendar")
+    except HefaError as exc:
+        fail(str(exc), code=getattr(exc, "code", type(exc).__name__))
+    except Exception as exc:
+        fail_if_busy(exc)
+        raise
+
+
+def fail_if_busy(exc: Exception) -> None:
+    """A database that stayed locked past its busy timeout: one line (exit 1), not a traceback.
+    Nothing was recorded (the transaction rolled back); trying again is safe."""
+    if type(exc).__name__ == "OperationalError" and ("locked" in str(exc) or "lock timeout" in str(exc)):
+        fail("数据库正忙（另一写入长时间未结束），未作任何记录，请稍后重试 / the database stayed locked;"
+             " nothing was recorded, try again", code="busy", exit_code=1)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from hefa.desk import views
-from hefa.flows.inputs import FORMS
+from hefa.flows.inputs import FORMS, form_for
 from hefa.review.documents import generated
 from hefa.review.law.rules import Step
 from hefa.review.records import queries
@@ -44,7 +44,8 @@ def ignore_form_input(matter_id: str, run_id: str, key: str) -> dict[str, str]:
     if steps.answered(request_id):
         return {"outcome": "seen", "message": ""}
     label = label_of_input(key)
-    action = FORMS[Step(label.stage)][1] if label is not None and label.stage in {s.value for s in FORMS} else "form"
+    form = form_for(label.stage) if label is not None else None
+    action = form[1] if form is not None else "form"
     steps.refuse_unparsed(ANONYMOUS, action, matter_id, NOT_FROM_HEFA, channel="prefect", request_id=request_id)
     log.warning("%s: %s (%s %s)", matter_id, NOT_FROM_HEFA, action, shown)
     return {"outcome": "ignored", "message": f"{action} {shown}: {NOT_FROM_HEFA}"}

@@ -79,11 +79,16 @@ class AssessmentForm(StepForm):
     summary: str = Field(title="评估结论 / summary", min_length=1, max_length=4000)
 
 
+def _version_field(default: int) -> Any:
+    """The opinion form's 所审文稿版本 field, with the version the run waits on as its default."""
+    return Field(default, title="所审文稿版本 / version read", ge=1,
+                 description="审查意见针对的文稿版本；文稿已修改时，对旧版本的意见不予受理")
+
+
 class OpinionForm(StepForm):
     """合法性审查意见"""
 
-    version: int = Field(1, title="所审文稿版本 / version read", ge=1,
-                         description="审查意见针对的文稿版本；文稿已修改时，对旧版本的意见不予受理")
+    version: int = _version_field(1)
     conclusion: Conclusion = Field(title="审查结论 / conclusion")
     reasons: str = Field(title="审查意见和理由 / reasons",
                          description="逐条写明发现的问题及法律依据", min_length=1, max_length=20000)
@@ -188,7 +193,10 @@ def waiting_form(step: Step, description: str, version: int | None = None) -> ty
     opinion, the version counsel reads filled in (an opinion on an older one is refused as stale)."""
     model = FORMS[step][0]
     if step is Step.REVIEW and version is not None:
-        field = Field(version, title="所审文稿版本 / version read", ge=1,
-                      description="审查意见针对的文稿版本；文稿已修改时，对旧版本的意见不予受理")
-        return model.with_initial_data(description=description, version=field)
+        return model.with_initial_data(description=description, version=_version_field(version))
     return model.with_initial_data(description=description)
+
+
+def form_for(stage: str) -> tuple[type[StepForm], str] | None:
+    """The form and the step's action for a wait label's stage, None if no form answers it."""
+    return FORMS[Step(stage)] if stage in {step.value for step in FORMS} else None

@@ -92,8 +92,7 @@ def drive(matter_id: str) -> dict[str, Any]:
     if view["form_step"] is None:
         suspend_flow_run(key=key, timeout=SUSPEND_TIMEOUT)  # 退回修改: `hefa revise` wakes it
     else:  # answered by the front door as the signed-in officer, which then wakes the run
-        form = waiting_form(Step(view["form_step"]), view["form_description"],
-                            label.version if label is not None else None)
+        form = waiting_form(Step(view["form_step"]), view["form_description"], label.version)  # type: ignore[union-attr]
         suspend_flow_run(wait_for_input=form, key=key, timeout=SUSPEND_TIMEOUT)
     return {"matter": matter_id, "status": "open"}  # not reached: suspending ends the process
 

@@ -306,7 +306,7 @@ def answer_form(me: SignedIn, run_id: str, run: dict[str, Any], run_input: dict[
     from pydantic import ValidationError
 
     from hefa.flows import notify
-    from hefa.flows.inputs import FORMS, service_kwargs
+    from hefa.flows.inputs import form_for, service_kwargs
     from hefa.review.errors import Refused
     from hefa.review.law.rules import Step
     from hefa.review.people.identity import Credentials
@@ -320,10 +320,11 @@ def answer_form(me: SignedIn, run_id: str, run: dict[str, Any], run_input: dict[
     label = label_in(key) if key else None
     if state.get("type") != "PAUSED" or not matter_id or label is None:
         return {"status": "REJECT", "details": {"reason": "此流程当前不等待表单 / this run is not waiting for a form"}}
-    if label.stage not in {s.value for s in FORMS}:
+    form = form_for(label.stage)
+    if form is None:
         return {"status": "REJECT", "details": {"reason": "此时不接受表单输入 / no form expected"}}
     step = Step(label.stage)
-    model, action = FORMS[step]
+    model, action = form
     digest = hashlib.sha256(canonical_json({"run": run_id, "key": key, "by": me.name, "input": run_input})
                             .encode()).hexdigest()[:32]
     request_id = f"web:{run_id}:{digest}"

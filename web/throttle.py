@@ -42,18 +42,21 @@ class ClientThrottle:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
+    def _recent(self, client: str, now: float) -> int:
+        """How many of the address's failures are inside the window (older ones dropped; an
+        address with none left is forgotten)."""
+        times = self._failures.get(client)
+        if times is None:
+            return 0
         while times and now - times[0] > self.window:
             times.popleft()
         if not times:
-            self._failures.pop(client, None)
-            times = self._failures.setdefault(client, deque())
-        return times
+            del self._failures[client]
+        return len(times)
 
     def blocked(self, client: str) -> bool:
         with self._lock:
-            return len(self._recent(client, time.monotonic())) >= self.limit
+            return self._recent(client, time.monotonic()) >= self.limit
 
     def failed(self, client: str) -> bool:
         """Count one failure; True when it is the one that blocks the address (audit it)."""
@@ -62,6 +65,7 @@ class ClientThrottle:
             if len(self._failures) > MAX_CLIENTS:  # bounded memory: forget addresses gone quiet
                 for known in list(self._failures):
                     self._recent(known, now)
-            times = self._recent(client, now)
+            self._recent(client, now)
+            times = self._failures.setdefault(client, deque())
             times.append(now)
             return len(times) == self.limit
