@@ -22,7 +22,7 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from hefa.review.errors import InvalidInput, Reason, Refused, RulesTableError
+from hefa.review.errors import InvalidInput, Reason, RulesTableError
 from hefa.review.law.checklists import (
     CHECKLISTS,
     Checklist,
@@ -35,6 +35,7 @@ from hefa.review.law.checklists import (
 from hefa.review.law.rules import KIND_ZH, Kind, rules_for
 from hefa.review.services import steps
 from tests.conftest import CLEAN, Office, reset_caches
+from tests.recording import refused
 
 SAMPLES = Path(__file__).resolve().parents[1] / "forms" / "samples"
 YEAR = dt.date.today().year
@@ -131,13 +132,6 @@ def _to_review(office: Office, matter: str) -> None:
     raise AssertionError(f"{matter} never reached the opinion")
 
 
-def _refused(code: Reason, call: Any) -> Refused:
-    with pytest.raises(Refused) as info:
-        call()
-    assert info.value.code == code, f"expected {code}, got {info.value.code}: {info.value}"
-    return info.value
-
-
 def test_an_opinion_must_answer_every_item(office: Office) -> None:
     from hefa.review.records.queries import trail_of
 
@@ -145,17 +139,17 @@ def test_an_opinion_must_answer_every_item(office: Office) -> None:
     _to_review(office, matter)
     kind = "normative-document"
     lawful = dict(conclusion="lawful", reasons="合法。")
-    missing = _refused(Reason.CHECKLIST_INCOMPLETE, lambda: steps.record_opinion(office["li"], matter, **lawful))
+    missing = refused(lambda: steps.record_opinion(office["li"], matter, **lawful), Reason.CHECKLIST_INCOMPLETE)
     assert "subject（制定主体是否合法）" in str(missing)
-    _refused(Reason.CHECKLIST_INCOMPLETE,
-             lambda: steps.record_opinion(office["li"], matter, items=answers(kind)[:-1], **lawful))
-    _refused(Reason.CHECKLIST_INCOMPLETE,
-             lambda: steps.record_opinion(office["li"], matter, items=[*answers(kind), "parties=符合"], **lawful))
-    _refused(Reason.CHECKLIST_NOTE,
-             lambda: steps.record_opinion(office["li"], matter, items=answers(kind, authority="不符合"),
-                                          conclusion="amend", reasons="须修改。"))
-    conflict = _refused(Reason.CHECKLIST_CONFLICT, lambda: steps.record_opinion(
-        office["li"], matter, items=answers(kind, authority="不符合:第三条超越职权"), **lawful))
+    refused(lambda: steps.record_opinion(office["li"], matter, items=answers(kind)[:-1], **lawful),
+            Reason.CHECKLIST_INCOMPLETE)
+    refused(lambda: steps.record_opinion(office["li"], matter, items=[*answers(kind), "parties=符合"], **lawful),
+            Reason.CHECKLIST_INCOMPLETE)
+    refused(lambda: steps.record_opinion(office["li"], matter, items=answers(kind, authority="不符合"),
+                                         conclusion="amend", reasons="须修改。"), Reason.CHECKLIST_NOTE)
+    conflict = refused(lambda: steps.record_opinion(
+        office["li"], matter, items=answers(kind, authority="不符合:第三条超越职权"), **lawful),
+        Reason.CHECKLIST_CONFLICT)
     assert "是否超越制定机关法定职权" in str(conflict)
     with pytest.raises(InvalidInput):
         steps.record_opinion(office["li"], matter, items=["subject=也许"], **lawful)

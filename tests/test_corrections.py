@@ -13,8 +13,8 @@ from hefa.review.records import queries
 from hefa.review.records.db import read_session
 from hefa.review.register import steps as register_steps
 from hefa.review.services import steps
-from tests.conftest import CLEAN, REVISED, WITH_FINE
-from tests.test_register import answers, drill_day, issue_document, record_until, refusal, row_of, start_drill
+from tests.conftest import CLEAN, REVISED, WITH_FINE, checklist_answers
+from tests.recording import drill_day, issue_document, record_until, refusal, row_of, start_drill
 
 
 def test_a_review_opinion_opens_a_correction_that_goes_overdue_then_closes(
@@ -52,7 +52,7 @@ def test_a_review_opinion_opens_a_correction_that_goes_overdue_then_closes(
                           follow_up=amend)
     record_until(office, amend, "review")
     steps.record_opinion(office["li"], amend, conclusion="unlawful", reasons="仍设定罚款", version="1",
-                         items=answers("normative-document"))
+                         items=checklist_answers("normative-document"))
     steps.revise(office["zhang"], amend, data=REVISED, filename="a2.docx")
     assert row_of(doc)["status"] == "in-force"
     record_until(office, amend, "filing", number="河政规〔2026〕9号")

@@ -18,8 +18,8 @@ from tests.conftest import (
     checklist_answers,
     confirm_controls,
     make_office,
-    reset_caches,
 )
+from tests.recording import drill_day
 
 
 @pytest.fixture
@@ -30,9 +30,7 @@ def office(hefa_home: Path, monkeypatch: pytest.MonkeyPatch) -> Office:
     return make_office(drill=True)
 
 
-def on(day: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HEFA_TODAY", day)
-    reset_caches()
+on = drill_day  # the drill's date for these tests
 
 
 def _status(matter: str) -> dict:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,8 @@ from tests.conftest import (
     checklist_answers,
     docx_bytes,
     make_office,
-    reset_caches,
 )
+from tests.recording import drill_day, refused
 
 ORGAN = "河东镇人民政府"
 TODAY = "2026-06-30"  # a Tuesday; the calendar covers 2026
@@ -50,15 +49,7 @@ def office(hefa_home: Path) -> Office:
 
 
 def move_today(monkeypatch: pytest.MonkeyPatch, day: str) -> None:
-    monkeypatch.setenv("HEFA_TODAY", day)
-    reset_caches()
-
-
-def refused(call: Callable[[], Any], code: str) -> Refused:
-    with pytest.raises(Refused) as info:
-        call()
-    assert info.value.code == code, f"expected {code}, got {info.value.code}: {info.value}"
-    return info.value
+    drill_day(day, monkeypatch)
 
 
 ENFORCEMENT_KINDS = ("administrative-penalty", "administrative-licence")

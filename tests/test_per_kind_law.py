@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from hefa.review.errors import Reason, Refused, RulesTableError
+from hefa.review.errors import Reason, RulesTableError
 from hefa.review.law import gate
-from hefa.review.law.checklists import checklist_for
 from hefa.review.law.clocks import running_clocks
 from hefa.review.law.gate import Actor, Certificate, MatterSnapshot, Request, VersionRecord
 from hefa.review.law.overdue import scan
@@ -42,10 +40,10 @@ from hefa.review.records.models import (
 )
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
-from tests.conftest import CLEAN, Office
+from tests.conftest import CLEAN, Office, checklist_answers
+from tests.recording import drill_day, refused, start_drill
 from tests.test_gate_pure import COUNSEL, DRAFTER, HEAD, LAWFUL, SECRETARY, SETTINGS, TODAY, matter
 from tests.test_gate_pure import refused as reason  # the gate's reason for a refusal, None when accepted
-from tests.test_register import drill_day, start_drill
 
 QUALIFIED = Actor(6, "qian", frozenset({Role.COUNSEL}), "河东镇", legal_qualification="A20191100000")
 FIVE = (Kind.NORMATIVE_DOCUMENT, Kind.MAJOR_DECISION, Kind.CONTRACT, Kind.ADMINISTRATIVE_PENALTY,
@@ -219,20 +217,10 @@ def test_a_table_naming_an_unknown_flag_for_a_limit_is_refused() -> None:
 
 # --- through the services ------------------------------------------------------------------------
 
-def refused(call: Callable[[], Any], code: Reason) -> Refused:
-    with pytest.raises(Refused) as info:
-        call()
-    assert info.value.code == code, f"expected {code}, got {info.value.code}: {info.value}"
-    return info.value
-
-
-def all_conform(kind: str) -> list[str]:
-    return [f"{item.key}=符合" for item in checklist_for(kind).items]
-
 
 def opinion(office: Office, matter_id: str, kind: str, who: str = "li") -> steps.StepOutcome:
     return steps.record_opinion(office[who], matter_id, conclusion="lawful", reasons="主体、权限、内容、程序合法。",
-                                version=1, items=all_conform(kind))
+                                version=1, items=checklist_answers(kind))
 
 
 def certify(office: Office, name: str, until: str = "2027-12-31") -> None:

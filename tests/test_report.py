@@ -17,8 +17,8 @@ from hefa.review.law import overdue
 from hefa.review.records.db import engine
 from hefa.review.register import steps as register_steps
 from hefa.review.services import steps
-from tests.conftest import CLEAN, REVISED, WITH_FINE, hefa_bin
-from tests.test_register import answers, drill_day, issue_document, record_until, start_drill
+from tests.conftest import CLEAN, REVISED, WITH_FINE, checklist_answers, hefa_bin
+from tests.recording import drill_day, issue_document, record_until, start_drill
 
 
 def _year_of_data(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,7 +32,7 @@ def _year_of_data(monkeypatch: pytest.MonkeyPatch) -> None:
                         filename="d.docx").matter_id
     record_until(office, late, "review")
     steps.record_opinion(office["li"], late, conclusion="unlawful", reasons="设定罚款", version="1",
-                         items=answers("normative-document"))
+                         items=checklist_answers("normative-document"))
     steps.revise(office["zhang"], late, data=REVISED, filename="d2.docx")
     record_until(office, late, "filing", number="河政规〔2026〕2号", published_on="2026-02-01")
     steps.record_filing(office["sun"], late, filed_with="县人民政府", receipt="备2026-02")  # 37 days: late

@@ -18,7 +18,7 @@ from hefa.review.register.entries import register_of
 from hefa.review.services import steps
 from hefa.review.services.steps import Credentials
 from tests.conftest import CLEAN
-from tests.test_register import record_until, refusal, row_of, start_drill
+from tests.recording import record_until, refusal, row_of, start_drill
 
 VILLAGE = "东村村民委员会"
 
