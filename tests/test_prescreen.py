@@ -451,13 +451,13 @@ def test_labelled_set_size_sources_and_fixed_split() -> None:
 
 # Thresholds sit just below the measured figures so a regression fails here (they are floors,
 # not the targets, which are not met: P ≥ 0.90 and R ≥ 0.85 overall and for competition,
-# every category ≥ 0.8). Held-out (1,231 rows after the sixth pass and both second-label reviews,
-# 1,053 of them real or case text): overall P 0.738 R 0.612; competition P 0.851 R 0.784; lowest
-# category precision burden 0.636, lowest recall burden 0.344. Tuning (1,764 rows): P 0.926 R 0.909.
-HELDOUT_OVERALL = (0.72, 0.60)
-HELDOUT_COMPETITION = (0.83, 0.77)
-HELDOUT_CATEGORY_MIN = (0.62, 0.33)  # (precision, recall) of the weakest category
-TUNING_OVERALL = (0.91, 0.89)
+# every category ≥ 0.8). Held-out (1,424 rows after the seventh pass and the second-label reviews,
+# 1,246 of them real or case text): overall P 0.730 R 0.694; competition P 0.827 R 0.831; lowest
+# category precision fee 0.654, lowest recall power 0.405. Tuning (2,215 rows): P 0.953 R 0.941.
+HELDOUT_OVERALL = (0.71, 0.67)
+HELDOUT_COMPETITION = (0.80, 0.81)
+HELDOUT_CATEGORY_MIN = (0.63, 0.38)  # (precision, recall) of the weakest category
+TUNING_OVERALL = (0.93, 0.92)
 
 
 def test_quality_on_the_held_out_split() -> None:
@@ -771,6 +771,7 @@ def test_intake_screens_by_the_matters_kind() -> None:
     _, as_penalty = screen_upload(data, "penalty.docx", PENALTY)
     assert as_penalty == []
     _, unscreened_kind = screen_upload(data, "penalty.docx")
-    assert [f["rule"] for f in unscreened_kind] == ["penalty.9.fine"]
+    # screened as a normative document: the rule fires (the model may add hints of its own)
+    assert [f["rule"] for f in unscreened_kind if not f["rule"].startswith("model.")] == ["penalty.9.fine"]
     with pytest.raises(InvalidInput, match="未知的事项类型"):
         screen_upload(data, "penalty.docx", "regulation")
