@@ -246,3 +246,20 @@ def test_an_event_forged_before_the_first_is_found(office: Office) -> None:
     with read_session() as session:
         assert next(e.seq for e in audit.events_for(session, matter)) == 0  # the forged event is in the trail
     broken_at()
+
+
+def test_the_hashed_text_is_pinned() -> None:
+    """An event's hash is sha256 (HMAC-SHA256 under a key) of its twelve fields as ``str()``, joined by
+    U+001F; ``verify`` builds that text in one step (``audit._JOINED``), so both must agree on any value
+    a forged row may hold (None, bytes, numbers), or a stored chain would stop verifying."""
+    import hmac
+
+    fields = {"seq": 7, "at": "2026-01-05T01:00:00.000000+00:00", "officer": "李", "role": "counsel",
+              "action": "opinion", "matter_id": "", "outcome": "accepted", "reason": "理由 reason",
+              "doc_sha256": "ab" * 32, "channel": "cli", "payload_digest": "cd" * 32, "prev_hash": GENESIS}
+    joined = "\x1f".join(str(fields[name]) for name in fields)
+    key = b"k" * 32
+    assert event_hash(fields) == hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    assert event_hash(fields, key) == hmac.new(key, joined.encode("utf-8"), hashlib.sha256).hexdigest()
+    for row in ((*fields.values(),), (7, None, b"li", 1.5, -3, "", "\x1f", "x", "y", "z", "w", GENESIS)):
+        assert audit._JOINED % row == "\x1f".join(map(str, row))

@@ -206,7 +206,7 @@ def test_export_stays_inside_its_folder(cli: Cli, tmp_path: Path) -> None:
     assert bad.returncode == 2
 
 
-def test_status_and_steps_do_not_import_prefect(cli: Cli, tmp_path: Path) -> None:
+def test_status_steps_and_verify_do_not_import_prefect(cli: Cli, tmp_path: Path) -> None:
     mid = cli.ok("submit", _file(tmp_path, "d.docx", CLEAN), "--kind", "contract", "--title", "合同",
                  who="zhang")["matter"]
     probe = ("import sys, atexit\n"
@@ -215,11 +215,27 @@ def test_status_and_steps_do_not_import_prefect(cli: Cli, tmp_path: Path) -> Non
              "from hefa.cli.main import run\nsys.argv = ['hefa'] + sys.argv[1:]\nrun()\n")
     opinion = ["opinion", mid, "--conclusion", "lawful", "--reasons", "ok", "--version", "1", *CONTRACT_ITEMS,
                "--as", "li"]
-    for args in (["status", mid], opinion):
+    for args in (["status", mid], opinion, ["verify"]):
         env = dict(cli.env, HEFA_TOKEN=cli.tokens["li"])
         result = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
                                 timeout=60)
         assert "PREFECT-ABSENT" in result.stderr, result.stderr
+
+
+def test_verify_imports_leave_the_cycle_collector_running() -> None:
+    """``hefa verify`` imports with the cycle collector paused, then freezes what was imported:
+    the collector runs again afterwards, as it did before."""
+    import gc
+
+    from hefa.cli.main import _long_lived_imports
+
+    assert gc.isenabled()
+    try:
+        with _long_lived_imports():
+            assert not gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_every_command_has_chinese_help() -> None:

@@ -274,12 +274,10 @@ def verify_state(session: Session, anchors: Iterable[Any] = ()) -> StateResult:
     carried: dict[tuple[str, str], tuple[int, str]] = {}
 
     def collect(seq: int, payload: str) -> None:
-        if RECORDS_KEY not in payload:
-            return
         for table, key, digest in json.loads(payload).get(RECORDS_KEY, ()):
             carried[(table, key)] = (seq, digest)
 
-    chain = audit.verify(session, anchors, on_payload=collect)
+    chain = audit.verify(session, anchors, on_payload=collect, payload_marker=RECORDS_KEY)
     connection = session.connection()
     count = 0
     for reg in RECORDS:
