@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import re
 import sys
 from functools import cache
@@ -14,11 +15,12 @@ from types import ModuleType
 import docx
 import pytest
 
-from hefa.review.documents.docx_intake import extract_document
+from hefa.review.documents.docx_intake import Paragraph, extract_document
 from hefa.review.documents.prescreen import (
     CATEGORIES,
     CATEGORY_BASIS,
     CATEGORY_ZH,
+    MODEL_VETO,
     RULES_FILE,
     Finding,
     load_exclusions,
@@ -27,10 +29,12 @@ from hefa.review.documents.prescreen import (
     parse_rules,
     pattern_anchors,
     prescreen_document,
+    prescreen_paragraphs,
     prescreen_text,
 )
 from hefa.review.documents.prescreen_model import (
     MODEL_FILE,
+    PrescreenModel,
     evidence_spans,
     load_model,
     parse_model,
@@ -228,7 +232,8 @@ def test_model_alone_findings_explain_themselves() -> None:
 
 
 def test_the_model_adds_findings_only_where_no_rule_fired() -> None:
-    # Shipped default (MODEL_ALONE): every rule finding stays; the model may add categories no rule found.
+    # Shipped default (MODEL_ALONE): every rule finding on these clauses stays (the model vetoes
+    # none of them); the model may add categories no rule found.
     for _, text in POSITIVES + INDIRECT_POSITIVES:
         with_model = {(f.category, f.rule) for f in prescreen_text(text)}
         rules_only = {(f.category, f.rule) for f in prescreen_text(text, model=None)}
@@ -236,6 +241,37 @@ def test_the_model_adds_findings_only_where_no_rule_fired() -> None:
         added = with_model - rules_only
         assert all(rule == f"model.{category}" for category, rule in added)
         assert not {category for category, _ in added} & {category for category, _ in rules_only}
+
+
+def _model_of_one_category(category: str, probability: float,
+                           weights: dict[str, float] | None = None) -> PrescreenModel:
+    """A model that gives ``category`` ``probability`` on a clause without any of ``weights``'
+    bigrams (their weights raise it), and every other category next to nothing."""
+    logit = math.log(probability / (1.0 - probability))
+    bias = [logit if name == category else -10.0 for name in CATEGORIES]
+    index = CATEGORIES.index(category)
+    grams = weights or {}
+    return PrescreenModel(tuple(CATEGORIES), {gram: ((index, weight),) for gram, weight in grams.items()},
+                          bias, [0.5] * len(CATEGORIES), dict.fromkeys(grams, 1.0))
+
+
+def test_a_rule_finding_the_model_doubts_is_not_reported() -> None:
+    text = "对违反规定的，处以500元罚款。"
+    (rule_finding,) = prescreen_text(text, model=None)
+    assert rule_finding.category == "penalty"
+    doubting = _model_of_one_category("penalty", MODEL_VETO * 0.9)
+    assert prescreen_text(text, model=doubting) == []
+    unsure = _model_of_one_category("penalty", MODEL_VETO * 1.1)
+    assert [f.rule for f in prescreen_text(text, model=unsure)] == [rule_finding.rule]
+
+
+def test_the_model_never_reports_alone_on_a_heading() -> None:
+    model = _model_of_one_category("burden", 0.5, {"蓝鲸": 8.0})  # no rule knows 蓝鲸
+    title = "蓝鲸保护办法"
+    heading = Paragraph(index=0, text=title, style="Heading 1", is_heading=True, article=None)
+    clause = Paragraph(index=1, text=title, style="", is_heading=False, article=None)
+    assert prescreen_paragraphs([heading], model=model, model_alone=True) == []
+    assert [f.rule for f in prescreen_paragraphs([clause], model=model, model_alone=True)] == ["model.burden"]
 
 
 def test_the_model_alone_finds_a_reward_for_moving_in() -> None:
