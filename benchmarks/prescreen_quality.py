@@ -332,8 +332,9 @@ def train_shipped_model(rows: list[Row], path: Path = MODEL_FILE) -> PrescreenMo
                 out_of_fold[i] = model.probabilities(clause)
     thresholds = [ALONE_THRESHOLD] * len(CATEGORIES)
     for category in CATEGORIES:
+        # (labelled, reported) per tuning row
         found = [(category in e, p[category] >= ALONE_THRESHOLD) for (e, _), p in zip(items, out_of_fold, strict=True)]
-        tp, fp, fn = (sum(1 for pair in found if pair == want) for want in ((True, True), (False, True), (True, False)))
+        tp, fp, fn = found.count((True, True)), found.count((False, True)), found.count((True, False))
         print(f"  out-of-fold model alone at {ALONE_THRESHOLD}, {category:<12} tp={tp:>3} fp={fp:>3} fn={fn:>3}")
     model = train(items, CATEGORIES)
     model.thresholds = thresholds

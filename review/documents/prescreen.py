@@ -597,10 +597,10 @@ def _screen(paragraphs: Iterable[Paragraph], model: PrescreenModel | None, model
             continue
         for category in CATEGORIES:
             hit = item.hits.get(category)
-            if hit is not None and model is not None and item.probabilities[model.index(category)] < MODEL_VETO:
-                continue  # the model doubts this rule finding too much (see MODEL_VETO)
             if hit is not None:
-                findings.append(_rule_finding(item, model, *hit))
+                # reported unless the model doubts it too much (see MODEL_VETO)
+                if model is None or item.probabilities[model.index(category)] >= MODEL_VETO:
+                    findings.append(_rule_finding(item, model, *hit))
             elif model is not None and item.model_may_report:
                 finding = _model_finding(item, model, category)
                 if finding is not None:
