@@ -716,7 +716,7 @@ def test_hearing_notice_checked_only_where_article_63_gives_the_right() -> None:
                 "当事人如不服本决定，可在收到本决定书之日起六十日内申请行政复议，或者六个月内提起行政诉讼。")
     revoked = _kind_findings(PENALTY, *complete, "处罚决定：吊销食品经营许可证。")
     assert [(f.category, f.paragraph_index) for f in revoked] == [("decision_hearing", 2)]
-    assert _kind_findings(PENALTY, *complete, "处罚决定：罚款人民币伍仟元整。") == []
+    assert _kind_findings(PENALTY, *complete, "处罚决定：罚款人民币伍万元整。") == []
     assert _kind_findings(PENALTY, *complete, "处罚决定：吊销食品经营许可证。",
                           "本机关已告知当事人有要求听证的权利，当事人未在法定期限内申请听证。") == []
 

@@ -43,6 +43,7 @@ from hefa.review.documents.prescreen_model import (
     load_model,
     normalise,
 )
+from hefa.review.law.statutory_penalties import RESTATES, FineCheck, check_fines, unauthorised_measures
 
 __all__ = [
     "CATEGORIES",
@@ -82,6 +83,7 @@ KIND_CATEGORY_ZH: dict[str, str] = {
     "decision_basis": "未载明法律依据",
     "decision_remedy": "未告知救济途径或期限",
     "decision_hearing": "未见听证告知",
+    "decision_amount": "罚款超出所依据条款的幅度",
     "contract_dispute": "未约定争议解决",
     "contract_breach": "未约定违约责任",
     "contract_guarantee": "政府一方担保或兜底",
@@ -555,6 +557,45 @@ def _model_finding(item: _Screened, model: PrescreenModel, category: str) -> Fin
     return None
 
 
+# The coercive measures a statute's provision may authorise beside its fine (statutory_penalties).
+_COERCIVE_MEASURES = frozenset({"扣押", "查封", "拆除"})
+# A fine a village, an association or a firm imposes is never a statute's, whatever its sum: only
+# an administrative organ imposes a statutory penalty (《行政处罚法》第十七条).
+_SELF_GOVERNING_RE = re.compile(
+    r"村委会?|村民委员会|村两委|居委会|居民委员会|本村|村规|村民小组|组规|协会|物业|合作社|理事会")
+
+
+def _statute_excused(check: FineCheck | None, text: str) -> frozenset[str]:
+    """The categories a restatement of a statute's own penalty excuses (法定罚则的复述): ``penalty``
+    when the clause names no measure the provision does not authorise beside the coercive ones,
+    and ``coercion`` too when it names none at all. A clause that adds a measure of its own (a
+    disguised sanction, a licence revoked where the statute revokes none), or in which a village or
+    another self-governing body imposes the fine, is not excused."""
+    if check is None or check.verdict != RESTATES or _SELF_GOVERNING_RE.search(text):
+        return frozenset()
+    extra = set(unauthorised_measures(text, check.provision))
+    if not extra:
+        return frozenset({"penalty", "coercion"})
+    return frozenset({"penalty"}) if extra <= _COERCIVE_MEASURES else frozenset()
+
+
+def _range_finding(item: _Screened, check: FineCheck) -> Finding:
+    """A fine outside the range of the statute's provision the clause cites or restates."""
+    provision = check.provision
+    named = check.fine.text if check.fine is not None else ""
+    return Finding(
+        category="penalty",
+        article=item.paragraph.article,
+        paragraph_index=item.paragraph.index,
+        matched_text=named,
+        basis=f"{provision.citation}；《中华人民共和国行政处罚法》第十六条",
+        explanation=check.explanation(),
+        rule=f"penalty.statute.{check.verdict}",
+        evidence=f"法定罚则 {provision.id}（{provision.conduct}）：{provision.range_text()}；本条：{named}",
+        confidence=0.9,
+    )
+
+
 def _rule_hits(clause: _Clause, candidates: Iterable[int]) -> dict[str, tuple[Rule, re.Match[str]]]:
     """The first rule hit per category among the candidate rules (tried in order; a category's
     later rules are skipped once one of its rules has matched)."""
@@ -593,9 +634,18 @@ def _screen(paragraphs: Iterable[Paragraph], model: PrescreenModel | None, model
             item.model_may_report = model_alone and reached and not item.paragraph.is_heading
     findings: list[Finding] = []
     for item in screened:
+        # A fine is read against the statutes' own penalties: a restatement is no finding, a fine
+        # outside the statute's range always is one (even where the clause cites the statute).
+        statute = check_fines(item.clause.text) if "罚" in item.clause.text else None
+        excused = _statute_excused(statute, item.clause.text)
+        if statute is not None and statute.verdict != RESTATES:
+            findings.append(_range_finding(item, statute))
+            excused = frozenset({"penalty"})
         if not item.hits and not item.model_may_report:
             continue
         for category in CATEGORIES:
+            if category in excused:
+                continue
             hit = item.hits.get(category)
             if hit is not None:
                 # reported unless the model doubts it too much (see MODEL_VETO)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 from hefa.review.documents.docx_intake import Paragraph
 from hefa.review.documents.prescreen import KIND_CATEGORY_ZH, SENTENCE_RE, Finding, _confidence
+from hefa.review.law.amounts import fine_windows
+from hefa.review.law.statutory_penalties import BELOW, EXCEEDS, FineCheck, cited_provisions
 
 __all__ = [
     "CHECKED_KINDS",
@@ -149,6 +151,43 @@ def _clause_findings(check: KindCheck, paragraphs: Sequence[Paragraph]) -> list[
     return findings
 
 
+PENALTY_DECISION = "administrative-penalty"
+# 《行政处罚法》第三十二条: a mitigated penalty (减轻处罚) may fall below the article's range.
+_MITIGATED_RE = re.compile(r"减轻(行政)?处罚|予以减轻|减轻处以")
+
+
+def _fine_range_findings(paragraphs: Sequence[Paragraph], text: str) -> list[Finding]:
+    """A penalty decision's fines against the range of the article it cites (法定罚则表): a fine
+    above every range the cited provisions set, or below them without 减轻处罚, is a finding (one
+    per paragraph). A decision that cites no article of the table is not checked."""
+    cited = cited_provisions(text)
+    ranges = [(provision, bounds) for provision in cited for bounds in provision.ranges]
+    if not ranges:
+        return []
+    mitigated = _MITIGATED_RE.search(text) is not None
+    findings: list[Finding] = []
+    for paragraph in paragraphs:
+        for window in fine_windows(paragraph.text):
+            if window.proportional or not window.amounts or any(
+                    all(low <= amount <= high for amount in window.amounts) for _, (low, high) in ranges):
+                continue
+            above = max(window.amounts) > max(high for _, (_, high) in ranges)
+            if not above and mitigated:
+                continue
+            provision = max(ranges, key=lambda pair: pair[1][1])[0]  # the widest range cited
+            check = FineCheck(provision, EXCEEDS if above else BELOW, window)
+            findings.append(Finding(
+                category="decision_amount", article=paragraph.article, paragraph_index=paragraph.index,
+                matched_text=window.text,
+                basis=f"{provision.citation}；《中华人民共和国行政处罚法》第四条",
+                explanation=check.explanation(decision=True), rule=f"penalty-decision.statute.{check.verdict}",
+                evidence=f"法定罚则 {'、'.join(p.id for p in cited)}：{provision.range_text()}；决定：{window.text}",
+                confidence=0.85,
+            ))
+            break
+    return findings
+
+
 def kind_findings(paragraphs: Sequence[Paragraph], kind: str) -> list[Finding]:
     """The findings of ``kind``'s checks for a document, clause findings in paragraph order and
     then what the document lacks. Empty for a kind without checks, or a document without text."""
@@ -165,5 +204,7 @@ def kind_findings(paragraphs: Sequence[Paragraph], kind: str) -> list[Finding]:
             clause.extend(_clause_findings(check, shown))
         elif (finding := _absent_finding(check, shown, text)) is not None:
             absent.append(finding)
+    if kind == PENALTY_DECISION:
+        clause.extend(_fine_range_findings(shown, text))
     clause.sort(key=lambda f: f.paragraph_index)
     return clause + absent
