@@ -25,7 +25,7 @@ if not (Path(CHROMIUM).exists() and importlib.util.find_spec("playwright")):
                 allow_module_level=True)
 
 from hefa.review import vocabulary as vocab  # noqa: E402
-from tests.test_flows_e2e import (  # noqa: E402  (after the skip: it needs nothing the browser needs)
+from tests.flows_e2e import (  # noqa: E402  (after the skip: it needs nothing the browser needs)
     PASSWORD,
     Env,
     Matter,

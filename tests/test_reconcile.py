@@ -25,7 +25,7 @@ from hefa.flows import reconcile, rest
 from hefa.review.records.db import read_session
 from hefa.review.records.models import WakeRequest
 from tests.conftest import Served, checklist_answers, served_office, wait_for
-from tests.test_flows_e2e import Env, Matter, by_cli, latest_artifact, settle, trail, wait_paused
+from tests.flows_e2e import Env, Matter, by_cli, latest_artifact, settle, trail, wait_paused
 
 pytestmark = pytest.mark.prefect
 
