@@ -585,6 +585,15 @@ def test_new_rows_get_their_assigned_split_and_duplicates_are_refused(tmp_path: 
     assert quality.read_rows(target) == rows
 
 
+def test_held_out_rows_of_a_document_that_gave_tuning_rows_are_not_unshared() -> None:
+    quality = _quality_module()
+    row = quality.Row
+    rows = [row(quality.TUNE, frozenset({"fee"}), "甲条", "real:某县文件A", "收费"),
+            row(quality.HELDOUT, frozenset({"fee"}), "乙条", "real:某县文件A", "收费"),
+            row(quality.HELDOUT, frozenset(), "丙条", "real:某县文件B", "中性")]
+    assert [r.clause for r in quality.unshared_heldout(rows)] == ["丙条"]
+
+
 def test_a_share_directive_changes_the_split_of_later_rows_only(tmp_path: Path) -> None:
     quality = _quality_module()
     clause = next(  # a real clause whose hash bucket is between 30 and 70: the share decides its split
