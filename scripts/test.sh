@@ -32,5 +32,7 @@ python3 -m venv .venv
 .venv/bin/python -m compileall -q -j 0 app cli desk flows forms review web >/dev/null
 .venv/bin/ruff check .
 # Two workers, a test file each at a time (its served installation stays in one process): most
-# of the suite waits on Prefect servers and runs, so two overlap well even on two cores.
-exec .venv/bin/python -m pytest -n "${HEFA_TEST_WORKERS:-2}" --dist loadfile "$@"
+# of the suite waits on Prefect servers and runs, so two overlap well even on two cores. Files run
+# in collection order, longest first (tests/conftest.py: LONGEST_FIRST), not xdist's default of
+# most tests first, which left the few long end-to-end files running alone at the end.
+exec .venv/bin/python -m pytest -n "${HEFA_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"
