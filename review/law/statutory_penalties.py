@@ -91,7 +91,7 @@ class Provision:
         return f"{self.statute}{self.article}"
 
     def range_text(self) -> str:
-        """The fixed ranges in words (个人 500–2000元；单位 1万–5万元), or the fine rule."""
+        """The fixed ranges in words (200元–3000元；单位 1万元–5万元), or the fine rule."""
         if not self.ranges:
             return self.fine_rule
         labels = ("", "单位 ") if len(self.ranges) > 1 else ("",)
