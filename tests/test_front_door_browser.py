@@ -42,7 +42,8 @@ def _resume(page: Any, name: str, conclusion: str, reasons: str) -> Any:
 
     from hefa.review import vocabulary as vocab
 
-    page.get_by_role("button", name="Resume").click()
+    # 60 s: under heavy load (two hefa demo runs beside the test) the UI's click took over 30 s to settle
+    page.get_by_role("button", name="Resume").click(timeout=60_000)
     dialog = page.locator(".p-modal__card")
     expect(dialog).to_contain_text("Resume Flow Run", timeout=30_000)
 
@@ -179,7 +180,8 @@ def test_sign_in_refusals_wrong_password_wrong_code_replayed_code_and_lockout(se
 def _open_resume(page: Any) -> Any:
     from playwright.sync_api import expect
 
-    page.get_by_role("button", name="Resume").click()
+    # 60 s: under heavy load (two hefa demo runs beside the test) the UI's click took over 30 s to settle
+    page.get_by_role("button", name="Resume").click(timeout=60_000)
     dialog = page.locator(".p-modal__card")
     expect(dialog).to_contain_text("Resume Flow Run", timeout=30_000)
     return dialog
