@@ -29,7 +29,7 @@ from pathlib import Path
 from hefa.review.documents.docx_intake import Paragraph
 from hefa.review.documents.prescreen import KIND_CATEGORY_ZH, SENTENCE_RE, Finding, _confidence
 from hefa.review.law.amounts import fine_windows
-from hefa.review.law.statutory_penalties import BELOW, EXCEEDS, FineCheck, cited_provisions
+from hefa.review.law.statutory_penalties import BELOW, EXCEEDS, FineCheck, cited_provisions, within_ranges
 
 __all__ = [
     "CHECKED_KINDS",
@@ -168,8 +168,7 @@ def _fine_range_findings(paragraphs: Sequence[Paragraph], text: str) -> list[Fin
     findings: list[Finding] = []
     for paragraph in paragraphs:
         for window in fine_windows(paragraph.text):
-            if window.proportional or not window.amounts or any(
-                    all(low <= amount <= high for amount in window.amounts) for _, (low, high) in ranges):
+            if window.proportional or not window.amounts or within_ranges(window, (b for _, b in ranges)):
                 continue
             above = max(window.amounts) > max(high for _, (_, high) in ranges)
             if not above and mitigated:

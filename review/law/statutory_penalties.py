@@ -37,6 +37,7 @@ __all__ = [
     "load_provisions",
     "parse_provisions",
     "unauthorised_measures",
+    "within_ranges",
 ]
 
 PROVISIONS_FILE = Path(__file__).resolve().parent / "data" / "statutory_penalties.tsv"
@@ -257,6 +258,12 @@ class FineCheck:
         return f"“{named}”{where}{limits}：{rule}，请核对。"
 
 
+def within_ranges(window: FineWindow, ranges: Iterable[tuple[float, float]]) -> bool:
+    """Whether every sum of one fine lies within one of ``ranges`` (a statute's individual or unit
+    range)."""
+    return any(all(low <= amount <= high for amount in window.amounts) for low, high in ranges)
+
+
 def _verdict(provision: Provision, windows: list[FineWindow]) -> FineCheck | None:
     """None when the provision cannot judge the fines: it sets no fine (another article or a
     local regulation may), or only a multiple of something while the clause names a sum."""
@@ -267,7 +274,7 @@ def _verdict(provision: Provision, windows: list[FineWindow]) -> FineCheck | Non
             continue
         if not provision.ranges:
             return None
-        if any(all(low <= amount <= high for amount in window.amounts) for low, high in provision.ranges):
+        if within_ranges(window, provision.ranges):
             continue
         highest = max(high for _, high in provision.ranges)
         verdict = EXCEEDS if max(window.amounts) > highest else BELOW
